@@ -1,0 +1,176 @@
+import { z } from 'zod';
+
+/**
+ * The capacity model, as written in the YAML file named by BROKER_CONFIG.
+ * Every object is strict: an unknown key is a typo and stops start-up.
+ */
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes, starting with a letter or digit, at most 63 characters');
+
+const positiveInt = z.number().int('must be a whole number').positive('must be greater than 0');
+const nonNegativeInt = z.number().int('must be a whole number').min(0, 'must be 0 or more');
+
+export const memberStates = ['active', 'drain', 'out-of-service'] as const;
+export const strategies = ['breadth-first', 'depth-first'] as const;
+export const poolKinds = ['vpn', 'vdi'] as const;
+
+export const memberSchema = z
+  .object({
+    id,
+    /** Host name or address of the gateway / session host, shown to operators and returned in grants. */
+    host: z.string().min(1).max(255).optional(),
+    maxSessions: positiveInt,
+    state: z.enum(memberStates).default('active'),
+  })
+  .strict();
+
+export const poolSchema = z
+  .object({
+    id,
+    kind: z.enum(poolKinds),
+    name: z.string().min(1).max(200).optional(),
+    strategy: z.enum(strategies).default('breadth-first'),
+    /** Optional licence cap on concurrent sessions across all members. */
+    licenceLimit: positiveInt.optional(),
+    /** Concurrent sessions one employee may hold in this pool. */
+    perEmployeeLimit: positiveInt.optional(),
+    leaseTtlSeconds: positiveInt.max(86_400).optional(),
+    /** Retry-After sent with capacity refusals. */
+    retryAfterSeconds: positiveInt.max(3_600).optional(),
+    members: z.array(memberSchema).min(1, 'a pool needs at least one member'),
+  })
+  .strict();
+
+export const entitlementSchema = z
+  .object({
+    guaranteed: nonNegativeInt.default(0),
+    maximum: positiveInt,
+  })
+  .strict()
+  .refine((e) => e.guaranteed <= e.maximum, { message: 'guaranteed must not exceed maximum', path: ['guaranteed'] });
+
+export const agencySchema = z
+  .object({
+    id,
+    name: z.string().min(1).max(200).optional(),
+    /** Pool id → share of that pool. */
+    pools: z.record(z.string(), entitlementSchema),
+  })
+  .strict();
+
+export const authSchema = z
+  .object({
+    /**
+     * hs256: shared secret from BROKER_JWT_SECRET (or, for the embedded default, a generated dev secret);
+     * public-key: PEM file (RS256/ES256/EdDSA); jwks: keys fetched from a JWKS URL.
+     */
+    mode: z.enum(['hs256', 'public-key', 'jwks']).default('hs256'),
+    publicKeyFile: z.string().min(1).optional(),
+    jwksUrl: z.string().url().optional(),
+    algorithms: z.array(z.string().min(1)).min(1).optional(),
+    issuer: z.string().min(1).default('telework-broker-dev'),
+    audience: z.string().min(1).default('telework-broker'),
+    clockToleranceSeconds: nonNegativeInt.max(300).default(5),
+    claims: z
+      .object({
+        agency: z.string().min(1).default('agency'),
+        roles: z.string().min(1).default('roles'),
+        members: z.string().min(1).default('members'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.mode === 'public-key' && !a.publicKeyFile) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['publicKeyFile'], message: 'required when mode is public-key' });
+    }
+    if (a.mode === 'jwks' && !a.jwksUrl) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['jwksUrl'], message: 'required when mode is jwks' });
+    }
+  });
+
+export const brokerConfigSchema = z
+  .object({
+    auth: authSchema.default({}),
+    leases: z
+      .object({
+        defaultTtlSeconds: positiveInt.max(86_400).default(120),
+        sweepIntervalSeconds: positiveInt.max(3_600).default(5),
+        /** Expired leases reclaimed per admission (the sweep loops until none are left). */
+        reapBatch: positiveInt.max(10_000).default(100),
+        /** A bulk renewal leaves unreported leases younger than this alone (the client may still be connecting). */
+        bulkRenewalGraceSeconds: nonNegativeInt.max(3_600).default(60),
+      })
+      .strict()
+      .default({}),
+    idempotency: z.object({ ttlSeconds: positiveInt.max(86_400).default(600) }).strict().default({}),
+    defaults: z
+      .object({
+        perEmployeeLimit: positiveInt.default(1),
+        retryAfterSeconds: positiveInt.max(3_600).default(30),
+      })
+      .strict()
+      .default({}),
+    pools: z.array(poolSchema).min(1, 'at least one pool is needed'),
+    agencies: z.array(agencySchema).min(1, 'at least one agency is needed'),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const poolIds = new Map<string, number>();
+    cfg.pools.forEach((p, i) => {
+      if (poolIds.has(p.id)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['pools', i, 'id'], message: `duplicate pool id "${p.id}"` });
+      }
+      poolIds.set(p.id, i);
+      const seen = new Set<string>();
+      p.members.forEach((m, j) => {
+        if (seen.has(m.id)) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['pools', i, 'members', j, 'id'], message: `duplicate member id "${m.id}" in pool "${p.id}"` });
+        }
+        seen.add(m.id);
+      });
+    });
+    const agencyIds = new Set<string>();
+    const guaranteedByPool = new Map<string, number>();
+    cfg.agencies.forEach((a, i) => {
+      if (agencyIds.has(a.id)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['agencies', i, 'id'], message: `duplicate agency id "${a.id}"` });
+      }
+      agencyIds.add(a.id);
+      for (const [poolId, e] of Object.entries(a.pools)) {
+        if (!poolIds.has(poolId)) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['agencies', i, 'pools', poolId], message: `unknown pool "${poolId}"` });
+          continue;
+        }
+        guaranteedByPool.set(poolId, (guaranteedByPool.get(poolId) ?? 0) + e.guaranteed);
+      }
+    });
+    for (const [poolId, sum] of guaranteedByPool) {
+      const i = poolIds.get(poolId)!;
+      const pool = cfg.pools[i]!;
+      const capacity = configuredCapacity(pool);
+      if (sum > capacity) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['pools', i],
+          message: `guaranteed shares of all agencies add up to ${sum}, more than the pool's capacity of ${capacity}`,
+        });
+      }
+    }
+  });
+
+export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;
+export type BrokerConfig = z.output<typeof brokerConfigSchema>;
+export type PoolConfig = BrokerConfig['pools'][number];
+export type MemberConfig = PoolConfig['members'][number];
+export type AgencyConfig = BrokerConfig['agencies'][number];
+export type AuthConfig = BrokerConfig['auth'];
+
+/** Capacity with every member in service, capped by the licence limit. */
+export function configuredCapacity(pool: { members: { maxSessions: number }[]; licenceLimit?: number }): number {
+  const sum = pool.members.reduce((s, m) => s + m.maxSessions, 0);
+  return pool.licenceLimit === undefined ? sum : Math.min(sum, pool.licenceLimit);
+}

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { brokerConfigSchema, type BrokerConfig } from './broker-config.schema';
+
+/** A configuration problem: start-up stops with the file, the path inside it and the reason. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: { path: string; reason: string }[],
+  ) {
+    super(`invalid configuration in ${file}:\n` + problems.map((p) => `  ${p.path || '(root)'}: ${p.reason}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Formats a zod issue path as `pools[0].members[2].maxSessions`. */
+export function formatPath(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+export function zodProblems(error: z.ZodError): { path: string; reason: string }[] {
+  return error.issues.map((i) => ({ path: formatPath(i.path), reason: i.message }));
+}
+
+/** Parses and validates a YAML file against a zod schema; throws ConfigError naming file, path and reason. */
+export function loadYamlFile<S extends z.ZodTypeAny>(file: string, schema: S): z.output<S> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [{ path: '', reason: `cannot read file: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '', reason: e.message.split('\n')[0]! })),
+    );
+  }
+  const parsed = schema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error));
+  return parsed.data;
+}
+
+const envSchema = z.object({
+  BROKER_CONFIG: z.string().min(1).optional(),
+  REDIS_URL: z.string().url().optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,64}$/).optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  HOST: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  BROKER_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  BROKER_PSEUDONYM_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  BROKER_STATE_DIR: z.string().min(1).optional(),
+  NODE_ENV: z.string().optional(),
+});
+
+export interface AppConfig {
+  configFile: string;
+  broker: BrokerConfig;
+  /** Unset → the embedded in-process store. */
+  redisUrl: string | null;
+  redisKeyPrefix: string;
+  port: number;
+  host: string;
+  logLevel: string;
+  /** HS256 secret (auth.mode hs256). */
+  jwtSecret: string | null;
+  /** Key of the keyed hash that pseudonymises employee ids. */
+  pseudonymKey: string;
+  /** Where the embedded default keeps its generated dev secrets. */
+  stateDir: string;
+  /** Which secrets were generated for local use (start-up warns about them). */
+  generatedSecrets: string[];
+}
+
+export const DEFAULT_CONFIG_FILE = 'config/broker.yaml';
+
+/** Reads the environment and the pools file once. Nothing else reads process.env. */
+export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
+  const parsedEnv = envSchema.safeParse(env);
+  if (!parsedEnv.success) throw new ConfigError('environment', zodProblems(parsedEnv.error));
+  const e = parsedEnv.data;
+  const configFile = resolve(cwd, e.BROKER_CONFIG ?? DEFAULT_CONFIG_FILE);
+  const broker = loadYamlFile(configFile, brokerConfigSchema);
+  const stateDir = resolve(cwd, e.BROKER_STATE_DIR ?? '.broker');
+  const generatedSecrets: string[] = [];
+
+  let jwtSecret: string | null = null;
+  if (broker.auth.mode === 'hs256') {
+    if (e.BROKER_JWT_SECRET) jwtSecret = e.BROKER_JWT_SECRET;
+    else if (e.REDIS_URL) {
+      throw new ConfigError('environment', [{ path: 'BROKER_JWT_SECRET', reason: 'required with auth.mode hs256 when REDIS_URL is set (replicas must share it)' }]);
+    } else {
+      jwtSecret = devSecret(stateDir, 'dev-jwt-secret');
+      generatedSecrets.push('BROKER_JWT_SECRET');
+    }
+  }
+  let pseudonymKey = e.BROKER_PSEUDONYM_KEY ?? null;
+  if (!pseudonymKey) {
+    if (e.REDIS_URL) {
+      throw new ConfigError('environment', [{ path: 'BROKER_PSEUDONYM_KEY', reason: 'required when REDIS_URL is set (replicas must pseudonymise alike)' }]);
+    }
+    pseudonymKey = devSecret(stateDir, 'dev-pseudonym-key');
+    generatedSecrets.push('BROKER_PSEUDONYM_KEY');
+  }
+
+  return {
+    configFile,
+    broker,
+    redisUrl: e.REDIS_URL ?? null,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX ?? 'tb:',
+    port: e.PORT ?? 8080,
+    host: e.HOST ?? '127.0.0.1',
+    logLevel: e.LOG_LEVEL ?? 'info',
+    jwtSecret,
+    pseudonymKey,
+    stateDir,
+    generatedSecrets,
+  };
+}
+
+/** A random secret kept in the state dir, so the broker and `npm run token` agree without any set-up. */
+export function devSecret(stateDir: string, name: string): string {
+  const file = join(stateDir, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  return secret;
+}

@@ -1,0 +1,56 @@
+import type { BrokerConfig } from '../config/broker-config.schema';
+
+export type PoolKind = 'vpn' | 'vdi';
+export type MemberState = 'active' | 'drain' | 'out-of-service';
+export type Strategy = 'breadth-first' | 'depth-first';
+
+export interface MemberSpec {
+  id: string;
+  host?: string;
+  maxSessions: number;
+  state: MemberState;
+}
+
+export interface AgencyShare {
+  id: string;
+  guaranteed: number;
+  maximum: number;
+}
+
+/**
+ * The effective definition of one pool, as both stores keep it. Stores read
+ * capacities from here at every admission, so a change written with
+ * `syncPools` applies to every replica at once.
+ */
+export interface PoolSpec {
+  id: string;
+  kind: PoolKind;
+  name?: string;
+  strategy: Strategy;
+  licenceLimit: number | null;
+  perEmployeeLimit: number;
+  leaseTtlMs: number;
+  retryAfterSeconds: number;
+  /** In config order; depth-first fills them in this order. */
+  members: MemberSpec[];
+  /** Agencies entitled to this pool. An agency absent here is not entitled. */
+  agencies: AgencyShare[];
+}
+
+/** Builds the per-pool specs from the validated configuration. */
+export function poolSpecsFromConfig(cfg: BrokerConfig): PoolSpec[] {
+  return cfg.pools.map((p) => ({
+    id: p.id,
+    kind: p.kind,
+    ...(p.name !== undefined ? { name: p.name } : {}),
+    strategy: p.strategy,
+    licenceLimit: p.licenceLimit ?? null,
+    perEmployeeLimit: p.perEmployeeLimit ?? cfg.defaults.perEmployeeLimit,
+    leaseTtlMs: (p.leaseTtlSeconds ?? cfg.leases.defaultTtlSeconds) * 1000,
+    retryAfterSeconds: p.retryAfterSeconds ?? cfg.defaults.retryAfterSeconds,
+    members: p.members.map((m) => ({ id: m.id, ...(m.host !== undefined ? { host: m.host } : {}), maxSessions: m.maxSessions, state: m.state })),
+    agencies: cfg.agencies
+      .filter((a) => a.pools[p.id] !== undefined)
+      .map((a) => ({ id: a.id, guaranteed: a.pools[p.id]!.guaranteed, maximum: a.pools[p.id]!.maximum })),
+  }));
+}

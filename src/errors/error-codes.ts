@@ -1,0 +1,63 @@
+/**
+ * Every error the broker answers with, by stable code. One exception filter
+ * (src/errors/problem.filter.ts) turns a BrokerError into an
+ * application/problem+json body (RFC 9457) with this status and title.
+ * docs/errors.md documents each code; a test checks that it does.
+ */
+export const errorCatalogue = {
+  // Admission refusals
+  'not-entitled': { status: 403, title: 'Your agency is not entitled to this pool' },
+  'employee-at-limit': { status: 409, title: 'You already hold as many sessions in this pool as you may' },
+  'agency-at-maximum': { status: 429, title: 'Your agency has reached its maximum in this pool' },
+  'pool-unavailable': { status: 503, title: 'No member of this pool is in service' },
+  'pool-full': { status: 503, title: 'The pool is full' },
+  'capacity-reserved': { status: 503, title: "The remaining capacity is reserved for other agencies' guaranteed shares" },
+  // Grants, pools, members
+  'unknown-pool': { status: 404, title: 'No such pool' },
+  'unknown-member': { status: 404, title: 'No such member in this pool' },
+  'grant-not-found': { status: 404, title: 'No such grant' },
+  'lease-expired': { status: 410, title: 'The lease has expired and its capacity was returned' },
+  // Request shape
+  'validation-failed': { status: 400, title: 'The request is not valid' },
+  'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
+  'invalid-grant-id': { status: 400, title: 'The grant id is not well formed' },
+  'invalid-idempotency-key': { status: 400, title: 'The Idempotency-Key header is not valid' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
+  'route-not-found': { status: 404, title: 'No such resource' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed on this resource' },
+  // Identity
+  'token-missing': { status: 401, title: 'A bearer token is required' },
+  'token-invalid': { status: 401, title: 'The bearer token is not valid' },
+  'token-expired': { status: 401, title: 'The bearer token has expired' },
+  forbidden: { status: 403, title: 'Your role does not allow this' },
+  // Service
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  'store-unavailable': { status: 503, title: 'The state store cannot be reached' },
+  'internal-error': { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export interface FieldProblem {
+  /** JSON pointer-like path into the request, e.g. "/pool" or "header:idempotency-key". */
+  path: string;
+  message: string;
+}
+
+/** A domain error: services throw these, never HTTP exceptions. */
+export class BrokerError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly extra: { retryAfterSeconds?: number; errors?: FieldProblem[] } = {},
+  ) {
+    super(detail ?? errorCatalogue[code].title);
+    this.name = 'BrokerError';
+    this.status = errorCatalogue[code].status;
+  }
+}
+
+export const problemTypeBase = 'urn:telework-broker:problem:';

@@ -1,0 +1,88 @@
+import type {
+  BulkRenewCommand,
+  BulkRenewResult,
+  ExpiredLease,
+  Grant,
+  GrantCommand,
+  GrantResult,
+  PoolSnapshot,
+} from '../domain/grant';
+import type { PoolSpec } from '../domain/pool-spec';
+
+/**
+ * Failures of a lease operation that are about the request, not the store.
+ * The service maps them to domain errors (see src/errors/error-codes.ts).
+ */
+export type LeaseFailure = 'unknown-pool' | 'unknown-member' | 'grant-not-found' | 'lease-expired';
+
+export type LeaseResult<T> = { ok: true; value: T } | { ok: false; failure: LeaseFailure };
+
+/**
+ * The one interface both stores implement: `RedisLeaseStore` (any number of
+ * broker replicas on one Redis; each operation one Lua script, one round
+ * trip, time from Redis) and `MemoryLeaseStore` (the embedded default, one
+ * replica). The admission rules they implement are written down in
+ * docs/admission.md; one contract suite (test/repositories/lease-store.contract.ts)
+ * runs against both.
+ *
+ * Every method is one atomic step. `owner` arguments, where given, restrict
+ * the operation to that owner's grants: a grant of someone else behaves as
+ * if it did not exist ('grant-not-found').
+ */
+export interface LeaseStore {
+  readonly kind: 'redis' | 'memory';
+
+  /** Writes pool definitions (capacities, shares, limits). Counts and leases are kept. Pools not listed are left alone. */
+  syncPools(specs: PoolSpec[]): Promise<void>;
+
+  /** The stored definition of a pool, or null. */
+  getPoolSpec(pool: string): Promise<PoolSpec | null>;
+
+  /** Admission: reap expired leases, then replay / reconnect / refuse / create. */
+  grant(cmd: GrantCommand): Promise<LeaseResult<GrantResult>>;
+
+  /** Extends a live lease by its TTL from now. An expired one is reclaimed and reported as 'lease-expired'. */
+  heartbeat(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>>;
+
+  /** Ends a lease and returns its capacity. */
+  release(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>>;
+
+  /** Reads a lease without changing anything; an expired, not yet reclaimed lease is 'lease-expired'. */
+  get(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>>;
+
+  /** Live grants of one owner in one pool (read only). */
+  listByOwner(pool: string, owner: string): Promise<Grant[]>;
+
+  /** A gateway agent's report: renew what it carries, release what ended, expire the rest (past the grace period). */
+  bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>>;
+
+  /** Reclaims up to `limit` expired leases of a pool. */
+  reap(pool: string, limit: number): Promise<ExpiredLease[]>;
+
+  /** Capacity, counts per member and agency (read only). */
+  snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>>;
+
+  /** Store time, epoch ms. */
+  now(): Promise<number>;
+
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** Options both stores take. */
+export interface LeaseStoreOptions {
+  /** Expired leases reclaimed per admission. */
+  reapBatch: number;
+  /** Unreported leases younger than this survive a bulk renewal. */
+  bulkRenewalGraceMs: number;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlMs: number;
+  /**
+   * Tests only: a clock to use instead of the store's own time. The Redis
+   * store then passes the time into every script; in production it is unset
+   * and scripts read Redis TIME.
+   */
+  clock?: () => number;
+}
