@@ -1,0 +1,31 @@
+import { SignJWT } from 'jose';
+import type { AuthConfig } from '../config/broker-config.schema';
+
+export const roles = ['employee', 'operator', 'gateway-agent'] as const;
+export type Role = (typeof roles)[number];
+
+export interface TokenClaims {
+  sub: string;
+  agency: string;
+  roles?: string[];
+  /** gateway-agent tokens may be restricted to members ("<pool>/<member>"). */
+  members?: string[];
+  ttlSeconds?: number;
+}
+
+/**
+ * Mints an HS256 token the broker accepts in auth.mode hs256 — for local use,
+ * tests and load-test preparation. Production tokens come from the identity provider.
+ */
+export async function mintToken(claims: TokenClaims, auth: AuthConfig, secret: string): Promise<string> {
+  const body: Record<string, unknown> = { [auth.claims.agency]: claims.agency, [auth.claims.roles]: claims.roles ?? ['employee'] };
+  if (claims.members) body[auth.claims.members] = claims.members;
+  return new SignJWT(body)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuer(auth.issuer)
+    .setAudience(auth.audience)
+    .setIssuedAt()
+    .setExpirationTime(`${claims.ttlSeconds ?? 8 * 3600}s`)
+    .sign(new TextEncoder().encode(secret));
+}

@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import type { RefusalCode } from '../domain/grant';
+
+/**
+ * Domain events of this replica, for observers that must not sit on the
+ * request path (metrics, audit, live pages). Emitting is synchronous and
+ * observers must not throw. Labels carry pool, member and agency only — never
+ * an employee id or pseudonym.
+ */
+export interface BrokerEventMap {
+  granted: { pool: string; agency: string; member: string; outcome: 'created' | 'reconnected' | 'replayed'; durationMs: number };
+  refused: { pool: string; agency: string; code: RefusalCode; durationMs: number };
+  renewed: { pool: string; member: string; count: number };
+  released: { pool: string; agency: string; member: string };
+  expired: { pool: string; agency: string; member: string };
+  /** Latency of one store operation, for the store round-trip histogram. */
+  storeCall: { operation: string; durationMs: number; ok: boolean };
+}
+
+@Injectable()
+export class BrokerEvents {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(50);
+  }
+
+  emit<K extends keyof BrokerEventMap>(event: K, payload: BrokerEventMap[K]): void {
+    this.emitter.emit(event, payload);
+  }
+
+  on<K extends keyof BrokerEventMap>(event: K, listener: (payload: BrokerEventMap[K]) => void): () => void {
+    this.emitter.on(event, listener);
+    return () => this.emitter.off(event, listener);
+  }
+}
