@@ -86,3 +86,6 @@ export interface LeaseStoreOptions {
    */
   clock?: () => number;
 }
+
+/** DI token of the LeaseStore (two implementations, so an interface and a token). */
+export const LEASE_STORE = Symbol('LeaseStore');
