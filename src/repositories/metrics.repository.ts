@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The Prometheus registry of this process. The only file that imports
+ * prom-client: services declare metrics through these small handles, and
+ * tests read values back with `value()` instead of parsing text.
+ *
+ * One registry per instance (not prom-client's global one), so several apps
+ * in one test process do not share or clash over metrics.
+ */
+
+export type Labels<L extends string> = Record<L, string>;
+
+export interface CounterMetric<L extends string> {
+  inc(labels: Labels<L>, value?: number): void;
+}
+
+export interface GaugeMetric<L extends string> {
+  set(labels: Labels<L>, value: number): void;
+  /** Drops every series, so label sets that no longer exist disappear from the scrape. */
+  reset(): void;
+}
+
+export interface HistogramMetric<L extends string> {
+  observe(labels: Labels<L>, value: number): void;
+  /** Creates the series with every bucket at 0. */
+  zero(labels: Labels<L>): void;
+}
+
+export interface MetricSample {
+  labels: Partial<Record<string, string | number>>;
+  value: number;
+  /** For histograms: `_bucket`, `_sum`, `_count`. */
+  metricName?: string;
+}
+
+@Injectable()
+export class MetricsRepository {
+  private readonly registry = new Registry();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): CounterMetric<L> {
+    const c = new Counter<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] });
+    return { inc: (labels, value = 1) => c.inc(labels as Partial<Record<L, string>>, value) };
+  }
+
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): GaugeMetric<L> {
+    const g = new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] });
+    return {
+      set: (labels, value) => g.set(labels as Partial<Record<L, string>>, value),
+      reset: () => g.reset(),
+    };
+  }
+
+  histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): HistogramMetric<L> {
+    const h = new Histogram<L>({ name, help, labelNames: [...labelNames], buckets, registers: [this.registry] });
+    return {
+      observe: (labels, value) => h.observe(labels as Partial<Record<L, string>>, value),
+      zero: (labels) => h.zero(labels as Partial<Record<L, string>>),
+    };
+  }
+
+  /** Content-Type of `render()` (Prometheus text exposition format 0.0.4). */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The whole registry in the text exposition format. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Current samples of one metric (tests and the live pages read figures this way). */
+  async value(name: string): Promise<MetricSample[]> {
+    const metric = this.registry.getSingleMetric(name);
+    if (!metric) return [];
+    const data = await metric.get();
+    return data.values.map((v) => {
+      const metricName = (v as { metricName?: string }).metricName;
+      return { labels: v.labels, value: v.value, ...(metricName ? { metricName } : {}) };
+    });
+  }
+}
