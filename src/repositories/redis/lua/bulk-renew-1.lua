@@ -1,0 +1,82 @@
+--[[
+  A gateway / session-host agent's report for one member (docs/admission.md, "Bulk renewal").
+  Each distinct id is handled once, `ended` before `active` (an id in both is ended):
+  a live lease of the member in `ended` is released, in `active` renewed by its own TTL;
+  a reported lease of the member that has expired is reclaimed and counted as expired;
+  an id that is no lease of the member is unknown. Then every unreported lease of the
+  member created at least the grace period ago is reclaimed (counted as expired).
+
+  KEYS[1] pool base '<prefix>{<pool>}:'
+  ARGV[1] now, epoch ms; '' = Redis TIME
+  ARGV[2] member
+  ARGV[3] grace period, ms
+  ARGV[4] n = number of ended ids
+  ARGV[5 .. 4+n] ended ids; ARGV[5+n ..] active ids
+
+  Returns { OK, renewed, released, expired, unknownIds } | { UNKNOWN_POOL } | { UNKNOWN_MEMBER }
+  unknownIds: distinct, in the order first reported
+]]
+--- @include "codes"
+--- @include "clock"
+--- @include "keys"
+--- @include "spec"
+--- @include "record"
+--- @include "leases"
+
+local base = KEYS[1]
+local now = clock_now(ARGV[1])
+local member, grace, n_ended = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local pool = pool_of_base(base)
+
+local spec = load_spec(base)
+if not spec then return { UNKNOWN_POOL } end
+local known = false
+for _, m in ipairs(spec.members) do
+  if m.id == member then known = true break end
+end
+if not known then return { UNKNOWN_MEMBER } end
+
+local renewed, released, expired, unknown = 0, 0, 0, {}
+local seen = {}
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local field = field_of_id(pool, id)
+  if not seen[field] then
+    seen[field] = true
+    local r = find_lease(base, field)
+    if not r or r.member ~= member then
+      unknown[#unknown + 1] = id
+    elseif r.expires <= now then
+      drop_lease(base, field, r)
+      expired = expired + 1
+    elseif i <= 4 + n_ended then
+      drop_lease(base, field, r)
+      released = released + 1
+    else
+      renew_lease(base, field, r, now + r.ttl)
+      renewed = renewed + 1
+    end
+  end
+end
+
+-- Unreported leases past the grace period: the agent no longer carries them.
+local unreported = {}
+for _, field in ipairs(redis.call('ZRANGE', key_member_expiry(base, member), 0, -1)) do
+  if not seen[field] then unreported[#unreported + 1] = field end
+end
+local CHUNK = 1000
+for from = 1, #unreported, CHUNK do
+  local to = math.min(from + CHUNK - 1, #unreported)
+  local raws = redis.call('HMGET', key_grants(base), unpack(unreported, from, to))
+  for j, raw in ipairs(raws) do
+    if raw then
+      local r = unpack_record(raw)
+      if now - r.created >= grace then
+        drop_lease(base, unreported[from + j - 1], r)
+        expired = expired + 1
+      end
+    end
+  end
+end
+
+return { OK, renewed, released, expired, unknown }

@@ -1,0 +1,73 @@
+--- @include "keys"
+--- @include "record"
+--- @include "leases"
+-- Reclaims up to `limit` expired leases (expiresAt <= now) of a pool, oldest expiry
+-- first, ties by grant id in byte order. The heads of the member expiry sets are
+-- merged with a small binary heap, so the cost is O(members + reaped * log members).
+-- Returns { {id, member, agency, owner}, ... } in reaping order.
+
+local function reap_before(a, b)
+  if a.score ~= b.score then return a.score < b.score end
+  return bytes_less(a.id, b.id)
+end
+
+local function heap_push(heap, item)
+  heap[#heap + 1] = item
+  local i = #heap
+  while i > 1 do
+    local parent = math.floor(i / 2)
+    if not reap_before(heap[i], heap[parent]) then break end
+    heap[i], heap[parent] = heap[parent], heap[i]
+    i = parent
+  end
+end
+
+local function heap_pop(heap)
+  local top = heap[1]
+  local last = table.remove(heap)
+  if #heap > 0 then
+    heap[1] = last
+    local i, n = 1, #heap
+    while true do
+      local l, r, m = 2 * i, 2 * i + 1, i
+      if l <= n and reap_before(heap[l], heap[m]) then m = l end
+      if r <= n and reap_before(heap[r], heap[m]) then m = r end
+      if m == i then break end
+      heap[i], heap[m] = heap[m], heap[i]
+      i = m
+    end
+  end
+  return top
+end
+
+-- Pushes the oldest entry of a member's expiry set when it has expired.
+local function push_expired_head(heap, base, pool, member, now)
+  local head = redis.call('ZRANGE', key_member_expiry(base, member), 0, 0, 'WITHSCORES')
+  if head[1] then
+    local score = tonumber(head[2])
+    if score <= now then
+      heap_push(heap, { score = score, field = head[1], id = id_of_field(pool, head[1]), member = member })
+    end
+  end
+end
+
+local function reap_expired(base, pool, now, limit)
+  local reaped = {}
+  if limit <= 0 then return reaped end
+  local heap = {}
+  local flat = redis.call('HGETALL', key_state(base))
+  for i = 1, #flat, 2 do
+    local name = flat[i]
+    if string.sub(name, 1, 2) == 'm:' and tonumber(flat[i + 1]) > 0 then
+      push_expired_head(heap, base, pool, string.sub(name, 3), now)
+    end
+  end
+  while #reaped < limit and #heap > 0 do
+    local item = heap_pop(heap)
+    local r = unpack_record(redis.call('HGET', key_grants(base), item.field))
+    drop_lease(base, item.field, r)
+    reaped[#reaped + 1] = { item.id, r.member, r.agency, r.owner }
+    push_expired_head(heap, base, pool, item.member, now)
+  end
+  return reaped
+end

@@ -1,0 +1,43 @@
+--- @include "keys"
+-- The pool's PoolSpec (JSON written by syncPools), read at every admission so a
+-- config change applies to every replica at once. nil when the pool is unknown.
+local function load_spec(base)
+  local raw = redis.call('GET', key_config(base))
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+
+-- licenceLimit is JSON null (cjson.null) when the pool has none.
+local function licence_of(spec)
+  if type(spec.licenceLimit) == 'number' then return spec.licenceLimit end
+  return nil
+end
+
+-- The state hash as a table: active, fence, m:<member>, a:<agency> -> number.
+local function read_state(base)
+  local flat = redis.call('HGETALL', key_state(base))
+  local state = {}
+  for i = 1, #flat, 2 do state[flat[i]] = tonumber(flat[i + 1]) end
+  return state
+end
+
+-- Capacity figures of docs/admission.md ("Terms") for the spec and counts at hand.
+local function pool_capacity(spec, state)
+  local in_service, sum_max, member_free = 0, 0, 0
+  for _, m in ipairs(spec.members) do
+    if m.state == 'active' then
+      in_service = in_service + 1
+      sum_max = sum_max + m.maxSessions
+      local free_here = m.maxSessions - (state['m:' .. m.id] or 0)
+      if free_here > 0 then member_free = member_free + free_here end
+    end
+  end
+  local active = state['active'] or 0
+  local capacity, free = sum_max, member_free
+  local licence = licence_of(spec)
+  if licence then
+    capacity = math.min(sum_max, licence)
+    free = math.min(member_free, licence - active)
+  end
+  return { in_service = in_service, capacity = capacity, free = free, active = active }
+end
