@@ -1,0 +1,834 @@
+/**
+ * The one contract suite for LeaseStore: every rule of docs/admission.md, run
+ * against each implementation (memory-lease.store.test.ts, redis/redis-lease.store.test.ts).
+ *
+ * Time moves only through the injected clock (`now`), never by sleeping.
+ */
+import type { Grant, GrantCommand, GrantResult, PoolSnapshot } from '../../src/domain/grant';
+import type { AgencyShare, MemberSpec, PoolSpec } from '../../src/domain/pool-spec';
+import type { LeaseResult, LeaseStore, LeaseStoreOptions } from '../../src/repositories/lease-store';
+
+export type MakeLeaseStore = (opts: {
+  clock: () => number;
+  options?: Partial<LeaseStoreOptions>;
+}) => Promise<{ store: LeaseStore; cleanup: () => Promise<void> }>;
+
+const T0 = 1_700_000_000_000;
+const TTL = 120_000;
+const GRACE = 60_000;
+const IDEM_TTL = 600_000;
+const RETRY = 30;
+
+const member = (id: string, maxSessions: number, state: MemberSpec['state'] = 'active'): MemberSpec => ({ id, maxSessions, state });
+const share = (id: string, guaranteed: number, maximum: number): AgencyShare => ({ id, guaranteed, maximum });
+
+function pool(overrides: Partial<PoolSpec> = {}): PoolSpec {
+  return {
+    id: 'p',
+    kind: 'vpn',
+    strategy: 'breadth-first',
+    licenceLimit: null,
+    perEmployeeLimit: 1,
+    leaseTtlMs: TTL,
+    retryAfterSeconds: RETRY,
+    members: [member('m1', 10), member('m2', 10)],
+    agencies: [share('a', 0, 100), share('b', 0, 100)],
+    ...overrides,
+  };
+}
+
+function value<T>(r: LeaseResult<T>): T {
+  if (!r.ok) throw new Error(`expected success, got failure '${r.failure}'`);
+  return r.value;
+}
+
+export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseStore): void {
+  describe(`LeaseStore contract: ${name}`, () => {
+    let now: number;
+    let store: LeaseStore;
+    const cleanups: Array<() => Promise<void>> = [];
+    let seq = 0;
+
+    /** Opens a store (with a fresh clock at T0) holding the given pools. */
+    async function open(pools: PoolSpec[], options: Partial<LeaseStoreOptions> = {}): Promise<LeaseStore> {
+      now = T0;
+      const made = await makeStore({
+        clock: () => now,
+        options: { reapBatch: 100, bulkRenewalGraceMs: GRACE, idempotencyTtlMs: IDEM_TTL, ...options },
+      });
+      cleanups.push(made.cleanup);
+      store = made.store;
+      await store.syncPools(pools);
+      return store;
+    }
+
+    afterEach(async () => {
+      while (cleanups.length) await cleanups.pop()!();
+    });
+
+    function cmd(owner: string, agency = 'a', extra: Partial<GrantCommand> = {}): GrantCommand {
+      seq += 1;
+      return { pool: 'p', owner, agency, clientId: 'c1', newGrantId: `g${String(seq).padStart(5, '0')}`, ...extra };
+    }
+
+    async function grant(c: GrantCommand): Promise<GrantResult> {
+      return value(await store.grant(c));
+    }
+
+    /** Grants and expects a new lease. */
+    async function create(owner: string, agency = 'a', extra: Partial<GrantCommand> = {}): Promise<Grant> {
+      const r = await grant(cmd(owner, agency, extra));
+      if (r.outcome !== 'created') throw new Error(`expected created, got ${r.outcome}${r.outcome === 'refused' ? ` (${r.code})` : ''}`);
+      return r.grant;
+    }
+
+    async function refusal(c: GrantCommand): Promise<{ code: string; retryAfterSeconds: number | null }> {
+      const r = await grant(c);
+      if (r.outcome !== 'refused') throw new Error(`expected a refusal, got ${r.outcome}`);
+      return { code: r.code, retryAfterSeconds: r.retryAfterSeconds };
+    }
+
+    async function snap(id = 'p'): Promise<PoolSnapshot> {
+      return value(await store.snapshot(id));
+    }
+
+    async function counts(): Promise<{ active: number; members: Record<string, number>; agencies: Record<string, number> }> {
+      const s = await snap();
+      return {
+        active: s.active,
+        members: Object.fromEntries(s.members.map((m) => [m.id, m.active])),
+        agencies: Object.fromEntries(s.agencies.map((a) => [a.id, a.active])),
+      };
+    }
+
+    async function setSpec(overrides: Partial<PoolSpec>): Promise<void> {
+      const current = (await store.getPoolSpec('p'))!;
+      await store.syncPools([{ ...current, ...overrides }]);
+    }
+
+    describe('pool definitions', () => {
+      it('stores specs as given and answers null for an unknown pool', async () => {
+        const spec = pool({ name: 'VPN', members: [{ id: 'm1', host: 'gw1.example', maxSessions: 3, state: 'drain' }], licenceLimit: 7 });
+        await open([spec, pool({ id: 'q', kind: 'vdi', strategy: 'depth-first' })]);
+        expect(await store.getPoolSpec('p')).toEqual(spec);
+        expect(await store.getPoolSpec('q')).toEqual(pool({ id: 'q', kind: 'vdi', strategy: 'depth-first' }));
+        expect(await store.getPoolSpec('nope')).toBeNull();
+      });
+
+      it('leaves pools that are not listed alone', async () => {
+        await open([pool(), pool({ id: 'q' })]);
+        await store.syncPools([pool({ id: 'q', perEmployeeLimit: 3 })]);
+        expect(await store.getPoolSpec('p')).toEqual(pool());
+        expect((await store.getPoolSpec('q'))!.perEmployeeLimit).toBe(3);
+      });
+
+      it('keeps counts, leases and the fence when capacities change; lowering a maximum cuts nobody off but stops new grants', async () => {
+        await open([pool({ members: [member('m1', 3)] })]);
+        const g1 = await create('o1');
+        const g2 = await create('o2');
+        const g3 = await create('o3');
+        await setSpec({ members: [member('m1', 2)] });
+        expect(await counts()).toEqual({ active: 3, members: { m1: 3 }, agencies: { a: 3, b: 0 } });
+        expect(value(await store.get('p', g1.id))).toEqual(g1);
+        expect((await snap()).free).toBe(0);
+        expect((await refusal(cmd('o4'))).code).toBe('pool-full');
+        // One released: 2 left, still not below the new maximum of 2.
+        value(await store.release('p', g3.id));
+        expect((await refusal(cmd('o4'))).code).toBe('pool-full');
+        value(await store.release('p', g2.id));
+        const g4 = await create('o4');
+        expect(g4.fencingToken).toBe(4);
+        // Raising it again lets more in.
+        await setSpec({ members: [member('m1', 5)] });
+        await create('o5');
+        await create('o6');
+        expect((await counts()).active).toBe(4);
+      });
+    });
+
+    describe('unknown pool', () => {
+      it('answers unknown-pool (or nothing) from every operation', async () => {
+        await open([pool()]);
+        expect(await store.grant({ ...cmd('o1'), pool: 'nope' })).toEqual({ ok: false, failure: 'unknown-pool' });
+        expect(await store.heartbeat('nope', 'g1')).toEqual({ ok: false, failure: 'unknown-pool' });
+        expect(await store.release('nope', 'g1', 'o1')).toEqual({ ok: false, failure: 'unknown-pool' });
+        expect(await store.get('nope', 'g1')).toEqual({ ok: false, failure: 'unknown-pool' });
+        expect(await store.bulkRenew({ pool: 'nope', member: 'm1', active: [], ended: [] })).toEqual({ ok: false, failure: 'unknown-pool' });
+        expect(await store.snapshot('nope')).toEqual({ ok: false, failure: 'unknown-pool' });
+        expect(await store.reap('nope', 10)).toEqual([]);
+        expect(await store.listByOwner('nope', 'o1')).toEqual([]);
+      });
+
+      it('does not see a lease of one pool through another', async () => {
+        await open([pool(), pool({ id: 'q' })]);
+        const g = await create('o1');
+        expect(await store.get('q', g.id)).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect(await store.release('q', g.id)).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect((await snap('q')).active).toBe(0);
+      });
+    });
+
+    describe('creating a grant', () => {
+      it('returns a lease with every field set from the command, the pool and store time', async () => {
+        await open([pool()]);
+        now = T0 + 5;
+        const r = await grant({ pool: 'p', owner: 'o1', agency: 'a', clientId: 'laptop', newGrantId: 'gx1' });
+        expect(r).toEqual({
+          outcome: 'created',
+          expired: [],
+          grant: {
+            id: 'gx1',
+            pool: 'p',
+            member: 'm1',
+            agency: 'a',
+            owner: 'o1',
+            clientId: 'laptop',
+            fencingToken: 1,
+            createdAt: T0 + 5,
+            expiresAt: T0 + 5 + TTL,
+            ttlMs: TTL,
+          },
+        });
+        expect(await counts()).toEqual({ active: 1, members: { m1: 1, m2: 0 }, agencies: { a: 1, b: 0 } });
+        expect(await store.now()).toBe(T0 + 5);
+      });
+
+      it('issues strictly increasing fencing tokens per pool, never reusing one after a release', async () => {
+        await open([pool({ perEmployeeLimit: 10 }), pool({ id: 'q' })]);
+        const tokens: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const g = await create('o1', 'a', { clientId: `c${i}` });
+          tokens.push(g.fencingToken);
+          if (i % 2 === 0) value(await store.release('p', g.id));
+        }
+        expect(tokens).toEqual([1, 2, 3, 4]);
+        const q = await create('o1', 'a', { pool: 'q' });
+        expect(q.fencingToken).toBe(1);
+        expect((await create('o2')).fencingToken).toBe(5);
+      });
+    });
+
+    describe('refusals', () => {
+      it('not-entitled: the agency has no share of the pool (no Retry-After)', async () => {
+        await open([pool()]);
+        expect(await refusal(cmd('o1', 'zz'))).toEqual({ code: 'not-entitled', retryAfterSeconds: null });
+        expect((await snap()).active).toBe(0);
+      });
+
+      it('employee-at-limit: counts live leases over all of the owner’s clients (no Retry-After)', async () => {
+        await open([pool({ perEmployeeLimit: 2 })]);
+        await create('o1', 'a', { clientId: 'laptop' });
+        const phone = await create('o1', 'a', { clientId: 'phone' });
+        expect(await refusal(cmd('o1', 'a', { clientId: 'tablet' }))).toEqual({ code: 'employee-at-limit', retryAfterSeconds: null });
+        // Another owner is not affected.
+        await create('o2', 'a', { clientId: 'tablet' });
+        value(await store.release('p', phone.id, 'o1'));
+        await create('o1', 'a', { clientId: 'tablet' });
+      });
+
+      it('employee-at-limit does not count expired, not yet reclaimed leases', async () => {
+        await open([pool({ perEmployeeLimit: 1 })], { reapBatch: 1 });
+        await create('o2'); // expires first, so it is the one the next admission reclaims
+        now += 1;
+        await create('o1', 'a', { clientId: 'laptop' });
+        now += TTL;
+        const g = await create('o1', 'a', { clientId: 'phone' });
+        expect(g.fencingToken).toBe(3);
+        expect((await snap()).active).toBe(2); // the expired laptop lease is still stored
+      });
+
+      it('agency-at-maximum, with the pool’s Retry-After', async () => {
+        await open([pool({ agencies: [share('a', 0, 2), share('b', 0, 100)] })]);
+        await create('o1');
+        await create('o2');
+        expect(await refusal(cmd('o3'))).toEqual({ code: 'agency-at-maximum', retryAfterSeconds: RETRY });
+        await create('o3', 'b');
+      });
+
+      it('pool-unavailable: no member in service', async () => {
+        await open([pool({ members: [member('m1', 5, 'drain'), member('m2', 5, 'out-of-service')] })]);
+        expect(await refusal(cmd('o1'))).toEqual({ code: 'pool-unavailable', retryAfterSeconds: RETRY });
+      });
+
+      it('pool-full: every member in service is full', async () => {
+        await open([pool({ members: [member('m1', 1), member('m2', 1)] })]);
+        await create('o1');
+        await create('o2');
+        expect(await refusal(cmd('o3', 'b'))).toEqual({ code: 'pool-full', retryAfterSeconds: RETRY });
+      });
+
+      it('pool-full: the licence limit caps the pool below its members’ capacity', async () => {
+        await open([pool({ licenceLimit: 3 })]);
+        for (let i = 0; i < 3; i++) await create(`o${i}`);
+        expect(await refusal(cmd('o9'))).toEqual({ code: 'pool-full', retryAfterSeconds: RETRY });
+        const s = await snap();
+        expect([s.capacity, s.active, s.free]).toEqual([3, 3, 0]);
+      });
+
+      it('pool-full counts sessions on drained members against the licence', async () => {
+        await open([pool({ licenceLimit: 3, members: [member('m1', 2), member('m2', 5)], strategy: 'depth-first' })]);
+        await create('o1');
+        await create('o2');
+        await setSpec({ members: [member('m1', 2, 'drain'), member('m2', 5)] });
+        await create('o3');
+        expect((await refusal(cmd('o4'))).code).toBe('pool-full');
+      });
+
+      it('capacity-reserved: an agency may borrow free capacity but never another agency’s unused guarantee', async () => {
+        await open([pool({ members: [member('m1', 4)], agencies: [share('a', 2, 4), share('b', 0, 4)] })]);
+        await create('o1', 'b');
+        await create('o2', 'b');
+        expect(await refusal(cmd('o3', 'b'))).toEqual({ code: 'capacity-reserved', retryAfterSeconds: RETRY });
+        // The agency under its guarantee gets in although the others filled the rest.
+        await create('o4', 'a');
+        await create('o5', 'a');
+        expect((await refusal(cmd('o6', 'a'))).code).toBe('pool-full');
+      });
+
+      it('capacity-reserved: borrowing beyond one’s own guarantee stops where another’s unused guarantee starts', async () => {
+        await open([pool({ members: [member('m1', 4)], agencies: [share('a', 1, 4), share('b', 1, 4)] })]);
+        await create('o1', 'a');
+        await create('o2', 'a');
+        await create('o3', 'a');
+        expect((await refusal(cmd('o4', 'a'))).code).toBe('capacity-reserved');
+        await create('o5', 'b');
+      });
+
+      it('capacity-reserved counts only capacity of members in service', async () => {
+        await open([pool({ members: [member('m1', 2), member('m2', 2)], agencies: [share('a', 0, 9), share('b', 2, 9)] })]);
+        await create('o1', 'a');
+        await create('o2', 'a');
+        await setSpec({ members: [member('m1', 2), member('m2', 2, 'drain')] });
+        // m1 has 1 free (breadth-first put one on each member); b's guarantee of 2 is unused.
+        expect((await refusal(cmd('o3', 'a'))).code).toBe('capacity-reserved');
+        await create('o4', 'b');
+      });
+
+      describe('order of the rules', () => {
+        it('replay (3) comes before not-entitled (4)', async () => {
+          await open([pool()]);
+          const g = await create('o1', 'a', { idempotencyKey: 'k1' });
+          await setSpec({ agencies: [share('b', 0, 100)] });
+          const r = await grant(cmd('o1', 'a', { idempotencyKey: 'k1' }));
+          expect(r).toEqual({ outcome: 'replayed', grant: g, expired: [] });
+        });
+
+        it('not-entitled (4) comes before reconnect (5)', async () => {
+          await open([pool()]);
+          await create('o1', 'a');
+          await setSpec({ agencies: [share('b', 0, 100)] });
+          expect((await refusal(cmd('o1', 'a'))).code).toBe('not-entitled');
+        });
+
+        it('reconnect (5) comes before employee-at-limit, agency-at-maximum, pool-unavailable and pool-full', async () => {
+          await open([pool({ members: [member('m1', 1)], agencies: [share('a', 0, 1)] })]);
+          const g = await create('o1', 'a');
+          await setSpec({ members: [member('m1', 1, 'drain')] });
+          const r = await grant(cmd('o1', 'a'));
+          expect(r.outcome === 'reconnected' && r.grant.id).toBe(g.id);
+        });
+
+        it('employee-at-limit (6) comes before agency-at-maximum (7)', async () => {
+          await open([pool({ agencies: [share('a', 0, 1)] })]);
+          await create('o1', 'a');
+          expect((await refusal(cmd('o1', 'a', { clientId: 'c2' }))).code).toBe('employee-at-limit');
+        });
+
+        it('agency-at-maximum (7) comes before pool-unavailable (8)', async () => {
+          await open([pool({ agencies: [share('a', 0, 1)] })]);
+          await create('o1', 'a');
+          await setSpec({ members: [member('m1', 10, 'out-of-service'), member('m2', 10, 'drain')] });
+          expect((await refusal(cmd('o2', 'a'))).code).toBe('agency-at-maximum');
+        });
+
+        it('pool-unavailable (8) comes before pool-full (9)', async () => {
+          await open([pool({ members: [member('m1', 1)] })]);
+          await create('o1');
+          await setSpec({ members: [member('m1', 1, 'drain')] });
+          expect((await refusal(cmd('o2'))).code).toBe('pool-unavailable');
+        });
+
+        it('pool-full (9) comes before capacity-reserved (10)', async () => {
+          await open([pool({ members: [member('m1', 2)], agencies: [share('a', 0, 9), share('b', 2, 9)] })]);
+          await create('o1', 'b');
+          await create('o2', 'b');
+          await setSpec({ agencies: [share('a', 0, 9), share('b', 2, 9), share('c', 2, 9)] });
+          expect((await refusal(cmd('o3', 'a'))).code).toBe('pool-full');
+        });
+      });
+    });
+
+    describe('reconnect', () => {
+      it('same owner and clientId: the same lease, renewed by its TTL from now, counts unchanged', async () => {
+        await open([pool()]);
+        const g = await create('o1', 'a', { clientId: 'laptop' });
+        now += 50_000;
+        const r = await grant(cmd('o1', 'a', { clientId: 'laptop' }));
+        expect(r).toEqual({ outcome: 'reconnected', grant: { ...g, expiresAt: now + TTL }, expired: [] });
+        expect(await counts()).toEqual({ active: 1, members: { m1: 1, m2: 0 }, agencies: { a: 1, b: 0 } });
+        expect(value(await store.get('p', g.id)).expiresAt).toBe(now + TTL);
+      });
+
+      it('works on a member in drain or out of service', async () => {
+        await open([pool({ members: [member('m1', 2)] })]);
+        const g = await create('o1');
+        await setSpec({ members: [member('m1', 2, 'drain')] });
+        expect((await grant(cmd('o1'))).outcome).toBe('reconnected');
+        await setSpec({ members: [member('m1', 2, 'out-of-service')] });
+        const r = await grant(cmd('o1'));
+        expect(r.outcome === 'reconnected' && r.grant.id).toBe(g.id);
+      });
+
+      it('renews by the lease’s own TTL even after the pool’s TTL changed', async () => {
+        await open([pool()]);
+        const g = await create('o1');
+        await setSpec({ leaseTtlMs: 5_000 });
+        now += 1_000;
+        const r = await grant(cmd('o1'));
+        expect(r.outcome === 'reconnected' && r.grant.expiresAt).toBe(now + TTL);
+        expect(value(await store.heartbeat('p', g.id)).expiresAt).toBe(now + TTL);
+        const other = await create('o2');
+        expect([other.ttlMs, other.expiresAt]).toEqual([5_000, now + 5_000]);
+      });
+
+      it('a different clientId is a new lease; an expired lease is not reconnected', async () => {
+        await open([pool({ perEmployeeLimit: 3 })], { reapBatch: 1 });
+        await create('o2'); // expires first: the one the admission below reclaims
+        now += 1;
+        const laptop = await create('o1', 'a', { clientId: 'laptop' });
+        const phone = await create('o1', 'a', { clientId: 'phone' });
+        expect(phone.id).not.toBe(laptop.id);
+        now = laptop.expiresAt;
+        const again = await create('o1', 'a', { clientId: 'laptop' });
+        expect(again.id).not.toBe(laptop.id);
+        expect(again.fencingToken).toBe(4);
+        expect(await store.get('p', laptop.id)).toEqual({ ok: false, failure: 'lease-expired' });
+      });
+    });
+
+    describe('idempotency', () => {
+      it('replays the grant a key created, in its current state, and changes nothing', async () => {
+        await open([pool()]);
+        const g = await create('o1', 'a', { idempotencyKey: 'k1' });
+        now += 10_000;
+        const beat = value(await store.heartbeat('p', g.id, 'o1'));
+        now += 10_000;
+        const r = await grant(cmd('o1', 'a', { idempotencyKey: 'k1', clientId: 'other' }));
+        expect(r).toEqual({ outcome: 'replayed', grant: beat, expired: [] });
+        expect(value(await store.get('p', g.id))).toEqual(beat);
+        expect((await snap()).active).toBe(1);
+        expect((await create('o2')).fencingToken).toBe(2);
+      });
+
+      it('after release or expiry replays the answer as first given, and creates nothing', async () => {
+        await open([pool({ perEmployeeLimit: 2 })]);
+        const g1 = await create('o1', 'a', { idempotencyKey: 'k1', clientId: 'c1' });
+        const g2 = await create('o1', 'a', { idempotencyKey: 'k2', clientId: 'c2' });
+        now += 1_000;
+        value(await store.heartbeat('p', g2.id));
+        value(await store.release('p', g1.id));
+        expect(await grant(cmd('o1', 'a', { idempotencyKey: 'k1' }))).toEqual({ outcome: 'replayed', grant: g1, expired: [] });
+        now = g2.expiresAt + 1_000 + 1;
+        const r = await grant(cmd('o1', 'a', { idempotencyKey: 'k2' }));
+        expect(r).toEqual({ outcome: 'replayed', grant: g2, expired: [{ id: g2.id, pool: 'p', member: g2.member, agency: 'a', owner: 'o1' }] });
+        expect((await snap()).active).toBe(0);
+      });
+
+      it('replays an expired, not yet reclaimed lease as first given', async () => {
+        await open([pool()], { reapBatch: 1 });
+        const filler = await create('o2'); // expires first: the one the admission below reclaims
+        now += 1;
+        const g = await create('o1', 'a', { idempotencyKey: 'k1' });
+        now += 1_000;
+        value(await store.heartbeat('p', g.id));
+        now = g.expiresAt + 1_000;
+        expect(await grant(cmd('o1', 'a', { idempotencyKey: 'k1' }))).toEqual({
+          outcome: 'replayed',
+          grant: g,
+          expired: [{ id: filler.id, pool: 'p', member: filler.member, agency: 'a', owner: 'o2' }],
+        });
+        expect(await store.get('p', g.id)).toEqual({ ok: false, failure: 'lease-expired' });
+      });
+
+      it('is remembered per owner and per pool', async () => {
+        await open([pool(), pool({ id: 'q' })]);
+        const g1 = await create('o1', 'a', { idempotencyKey: 'k' });
+        const g2 = await create('o2', 'a', { idempotencyKey: 'k' });
+        const g3 = await create('o1', 'a', { idempotencyKey: 'k', pool: 'q' });
+        expect(new Set([g1.id, g2.id, g3.id]).size).toBe(3);
+      });
+
+      it('does not remember a refusal: a retry is decided anew', async () => {
+        await open([pool({ members: [member('m1', 1)] })]);
+        const blocker = await create('o1');
+        expect((await refusal(cmd('o2', 'a', { idempotencyKey: 'k' }))).code).toBe('pool-full');
+        value(await store.release('p', blocker.id));
+        const r = await grant(cmd('o2', 'a', { idempotencyKey: 'k' }));
+        expect(r.outcome).toBe('created');
+        expect((await grant(cmd('o2', 'a', { idempotencyKey: 'k' }))).outcome).toBe('replayed');
+      });
+
+      it('remembers a key given with a reconnect', async () => {
+        await open([pool()]);
+        const g = await create('o1');
+        now += 1_000;
+        const r = await grant(cmd('o1', 'a', { idempotencyKey: 'k' }));
+        expect(r.outcome).toBe('reconnected');
+        value(await store.release('p', g.id));
+        expect(await grant(cmd('o1', 'a', { idempotencyKey: 'k' }))).toEqual({
+          outcome: 'replayed',
+          grant: { ...g, expiresAt: T0 + 1_000 + TTL },
+          expired: [],
+        });
+      });
+
+      it('forgets a key once its time is up', async () => {
+        await open([pool({ perEmployeeLimit: 5, leaseTtlMs: 10 * IDEM_TTL })]);
+        const g = await create('o1', 'a', { idempotencyKey: 'k' });
+        now = T0 + IDEM_TTL - 1;
+        expect((await grant(cmd('o1', 'a', { idempotencyKey: 'k', clientId: 'c2' }))).outcome).toBe('replayed');
+        now = T0 + IDEM_TTL;
+        const r = await grant(cmd('o1', 'a', { idempotencyKey: 'k', clientId: 'c2' }));
+        expect(r.outcome).toBe('created');
+        expect(r.outcome === 'created' && r.grant.id).not.toBe(g.id);
+        // Remembered again, from now.
+        expect((await grant(cmd('o1', 'a', { idempotencyKey: 'k', clientId: 'c3' }))).outcome).toBe('replayed');
+      });
+
+      it('replays even when the pool has since filled up', async () => {
+        await open([pool({ members: [member('m1', 1)] })]);
+        const g = await create('o1', 'a', { idempotencyKey: 'k' });
+        expect(await grant(cmd('o1', 'a', { idempotencyKey: 'k', clientId: 'c9' }))).toEqual({ outcome: 'replayed', grant: g, expired: [] });
+      });
+    });
+
+    describe('choice of member', () => {
+      it('breadth-first: least loaded by count/maxSessions, ties to the lower count, then config order', async () => {
+        await open([pool({ members: [member('m1', 4), member('m2', 2)] })]);
+        const chosen: string[] = [];
+        for (let i = 0; i < 6; i++) chosen.push((await create(`o${i}`)).member);
+        // 0/4=0/2 → m1 (config order); 1/4<0/2? no: m2; 1/4<1/2 → m1; 2/4=1/2 → m2 (lower count); m2 full → m1, m1.
+        expect(chosen).toEqual(['m1', 'm2', 'm1', 'm2', 'm1', 'm1']);
+        expect((await refusal(cmd('o9'))).code).toBe('pool-full');
+      });
+
+      it('breadth-first puts the next lease where one was released', async () => {
+        await open([pool({ members: [member('m1', 2), member('m2', 2), member('m3', 2)] })]);
+        const gs = [await create('o1'), await create('o2'), await create('o3'), await create('o4')];
+        expect(gs.map((g) => g.member)).toEqual(['m1', 'm2', 'm3', 'm1']);
+        value(await store.release('p', gs[1]!.id));
+        expect((await create('o5')).member).toBe('m2');
+      });
+
+      it('depth-first: the first member in config order with room', async () => {
+        await open([pool({ strategy: 'depth-first', members: [member('m1', 2), member('m2', 2)] })]);
+        const gs = [await create('o1'), await create('o2'), await create('o3')];
+        expect(gs.map((g) => g.member)).toEqual(['m1', 'm1', 'm2']);
+        value(await store.release('p', gs[0]!.id));
+        expect((await create('o4')).member).toBe('m1');
+      });
+
+      it('drained and out-of-service members get nothing new', async () => {
+        await open([pool({ members: [member('m1', 5, 'drain'), member('m2', 2), member('m3', 5, 'out-of-service')] })]);
+        expect((await create('o1')).member).toBe('m2');
+        expect((await create('o2')).member).toBe('m2');
+        expect((await refusal(cmd('o3'))).code).toBe('pool-full');
+        await setSpec({ strategy: 'depth-first', members: [member('m1', 5, 'drain'), member('m2', 2), member('m3', 5)] });
+        expect((await create('o3')).member).toBe('m3');
+      });
+    });
+
+    describe('heartbeat, release, get', () => {
+      it('heartbeat extends the owner’s lease by its TTL from now; another owner’s is grant-not-found', async () => {
+        await open([pool()]);
+        const g = await create('o1');
+        now += 30_000;
+        expect(await store.heartbeat('p', g.id, 'o1')).toEqual({ ok: true, value: { ...g, expiresAt: now + TTL } });
+        expect(await store.heartbeat('p', g.id, 'o2')).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect(await store.heartbeat('p', 'g-nope', 'o1')).toEqual({ ok: false, failure: 'grant-not-found' });
+        now += 1;
+        expect(value(await store.heartbeat('p', g.id)).expiresAt).toBe(now + TTL); // no owner: any lease
+      });
+
+      it('heartbeat of an expired lease reclaims it: lease-expired, then grant-not-found', async () => {
+        await open([pool()]);
+        const g = await create('o1');
+        now = g.expiresAt - 1;
+        value(await store.heartbeat('p', g.id, 'o1'));
+        now += TTL;
+        expect(await store.heartbeat('p', g.id, 'o1')).toEqual({ ok: false, failure: 'lease-expired' });
+        expect((await snap()).active).toBe(0);
+        expect(await store.heartbeat('p', g.id, 'o1')).toEqual({ ok: false, failure: 'grant-not-found' });
+      });
+
+      it('another owner cannot touch an expired lease: grant-not-found, nothing reclaimed', async () => {
+        await open([pool()]);
+        const g = await create('o1');
+        now = g.expiresAt;
+        expect(await store.heartbeat('p', g.id, 'o2')).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect(await store.release('p', g.id, 'o2')).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect(await store.get('p', g.id, 'o2')).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect((await snap()).active).toBe(1);
+      });
+
+      it('release ends the owner’s lease and returns its capacity', async () => {
+        await open([pool({ members: [member('m1', 1)] })]);
+        const g = await create('o1');
+        expect(await store.release('p', g.id, 'o2')).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect((await snap()).active).toBe(1);
+        expect(await store.release('p', g.id, 'o1')).toEqual({ ok: true, value: g });
+        expect(await counts()).toEqual({ active: 0, members: { m1: 0 }, agencies: { a: 0, b: 0 } });
+        expect(await store.release('p', g.id, 'o1')).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect(await store.get('p', g.id)).toEqual({ ok: false, failure: 'grant-not-found' });
+        await create('o2');
+      });
+
+      it('release of an expired lease reclaims it and answers lease-expired', async () => {
+        await open([pool()]);
+        const g = await create('o1');
+        now = g.expiresAt;
+        expect(await store.release('p', g.id, 'o1')).toEqual({ ok: false, failure: 'lease-expired' });
+        expect((await snap()).active).toBe(0);
+        expect(await store.release('p', g.id, 'o1')).toEqual({ ok: false, failure: 'grant-not-found' });
+      });
+
+      it('get reads without renewing; expired reads lease-expired until reclaimed, then grant-not-found', async () => {
+        await open([pool()]);
+        const g = await create('o1');
+        const other = await create('o2');
+        now = g.expiresAt - 1;
+        expect(await store.get('p', g.id, 'o1')).toEqual({ ok: true, value: g });
+        expect(await store.get('p', g.id, 'o2')).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect(await store.get('p', 'g-nope')).toEqual({ ok: false, failure: 'grant-not-found' });
+        now = g.expiresAt;
+        expect(await store.get('p', g.id, 'o1')).toEqual({ ok: false, failure: 'lease-expired' });
+        expect(await store.get('p', g.id, 'o1')).toEqual({ ok: false, failure: 'lease-expired' });
+        expect((await snap()).active).toBe(2); // reads never write
+        expect((await store.reap('p', 10)).map((e) => e.id)).toEqual([g.id, other.id]);
+        expect(await store.get('p', g.id, 'o1')).toEqual({ ok: false, failure: 'grant-not-found' });
+      });
+
+      it('listByOwner: the owner’s live leases in creation order', async () => {
+        await open([pool({ perEmployeeLimit: 3 })]);
+        const a = await create('o1', 'a', { clientId: 'c1' });
+        now += 10;
+        const b = await create('o1', 'a', { clientId: 'c2' });
+        await create('o2');
+        now += 10;
+        const c = await create('o1', 'a', { clientId: 'c3' });
+        value(await store.heartbeat('p', a.id));
+        expect((await store.listByOwner('p', 'o1')).map((g) => g.id)).toEqual([a.id, b.id, c.id]);
+        now = b.expiresAt;
+        expect(await store.listByOwner('p', 'o1')).toEqual([{ ...a, expiresAt: T0 + 20 + TTL }, c]);
+        expect(await store.listByOwner('p', 'o9')).toEqual([]);
+      });
+    });
+
+    describe('expiry', () => {
+      it('an admission reclaims expired leases, oldest expiry first, and capacity returns without release', async () => {
+        await open([pool({ members: [member('m1', 3)] })]);
+        const g1 = await create('o1');
+        now += 10;
+        const g2 = await create('o2');
+        now += 10;
+        const g3 = await create('o3');
+        now += 10;
+        value(await store.heartbeat('p', g1.id)); // g1 now expires last
+        expect((await refusal(cmd('o4'))).code).toBe('pool-full');
+        now = T0 + 30 + TTL;
+        expect((await snap()).active).toBe(3);
+        const r = await grant(cmd('o4'));
+        expect(r.outcome).toBe('created');
+        const ex = (g: Grant) => ({ id: g.id, pool: 'p', member: 'm1', agency: 'a', owner: g.owner });
+        expect(r.expired).toEqual([ex(g2), ex(g3), ex(g1)]);
+        expect(await counts()).toEqual({ active: 1, members: { m1: 1 }, agencies: { a: 1, b: 0 } });
+      });
+
+      it('an admission reclaims at most reapBatch; refusals report what they reclaimed too', async () => {
+        await open([pool({ members: [member('m1', 3)], agencies: [share('a', 0, 100), share('b', 0, 100)] })], { reapBatch: 2 });
+        const gs = [await create('o1'), await create('o2'), await create('o3')];
+        now += TTL;
+        const r = await grant(cmd('o4', 'zz'));
+        expect(r).toEqual({
+          outcome: 'refused',
+          code: 'not-entitled',
+          retryAfterSeconds: null,
+          expired: gs.slice(0, 2).map((g) => ({ id: g.id, pool: 'p', member: 'm1', agency: 'a', owner: g.owner })),
+        });
+        expect((await snap()).active).toBe(1);
+        const r2 = await grant(cmd('o4'));
+        expect(r2.outcome === 'created' && r2.expired.map((e) => e.id)).toEqual([gs[2]!.id]);
+      });
+
+      it('leases that expire at the same instant are reclaimed in grant-id order', async () => {
+        await open([pool()]);
+        const b = await create('o1', 'a', { newGrantId: 'id-b' });
+        const c = await create('o2', 'a', { newGrantId: 'id-c' });
+        const a = await create('o3', 'a', { newGrantId: 'id-a' });
+        now += TTL;
+        expect((await store.reap('p', 10)).map((e) => e.id)).toEqual([a.id, b.id, c.id]);
+      });
+
+      it('reap(pool, limit) reclaims up to limit expired leases, oldest first, leaving live ones', async () => {
+        await open([pool()]);
+        const g1 = await create('o1', 'a');
+        now += 1_000;
+        const g2 = await create('o2', 'b');
+        now += 1_000;
+        const g3 = await create('o3', 'a');
+        expect(await store.reap('p', 10)).toEqual([]);
+        now = g2.expiresAt;
+        expect(await store.reap('p', 1)).toEqual([{ id: g1.id, pool: 'p', member: g1.member, agency: 'a', owner: 'o1' }]);
+        expect(await store.reap('p', 0)).toEqual([]);
+        expect(await store.reap('p', 5)).toEqual([{ id: g2.id, pool: 'p', member: g2.member, agency: 'b', owner: 'o2' }]);
+        expect(value(await store.get('p', g3.id))).toEqual(g3);
+        expect(await counts()).toEqual({ active: 1, members: { m1: 1, m2: 0 }, agencies: { a: 1, b: 0 } });
+      });
+
+      it('a lease is live until expiresAt and expired at expiresAt', async () => {
+        await open([pool()]);
+        const g = await create('o1');
+        now = g.expiresAt - 1;
+        expect(await store.reap('p', 10)).toEqual([]);
+        expect((await grant(cmd('o1'))).outcome).toBe('reconnected');
+        now = g.expiresAt - 1 + TTL;
+        expect((await store.reap('p', 10)).map((e) => e.id)).toEqual([g.id]);
+      });
+    });
+
+    describe('bulk renewal', () => {
+      async function fleet(): Promise<Grant[]> {
+        await open([pool({ strategy: 'depth-first', members: [member('m1', 10), member('m2', 10)], perEmployeeLimit: 10 })]);
+        const gs: Grant[] = [];
+        for (let i = 0; i < 6; i++) gs.push(await create('o1', 'a', { clientId: `c${i}` }));
+        return gs;
+      }
+
+      it('renews what is carried, releases what ended, expires unreported leases past the grace, spares younger ones', async () => {
+        const [g0, g1, g2, g3] = await fleet(); // all on m1, created at T0
+        now = T0 + GRACE - 1;
+        const young = await create('o1', 'a', { clientId: 'young' });
+        await setSpec({ members: [member('m1', 10), member('m2', 10)], strategy: 'breadth-first' });
+        const onM2 = await create('o1', 'a', { clientId: 'm2' });
+        expect(onM2.member).toBe('m2');
+        now = T0 + GRACE;
+        const r = value(await store.bulkRenew({ pool: 'p', member: 'm1', active: [g0!.id, g1!.id, 'ghost', onM2.id], ended: [g2!.id] }));
+        expect(r).toEqual({ renewed: 2, released: 1, expired: 3, unknown: ['ghost', onM2.id] });
+        expect(value(await store.get('p', g0!.id)).expiresAt).toBe(now + TTL);
+        expect(await store.get('p', g2!.id)).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect(await store.get('p', g3!.id)).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect(value(await store.get('p', young.id))).toEqual(young);
+        expect(value(await store.get('p', onM2.id))).toEqual(onM2);
+        expect(await counts()).toEqual({ active: 4, members: { m1: 3, m2: 1 }, agencies: { a: 4, b: 0 } });
+      });
+
+      it('reported ids that are expired are reclaimed and counted as expired, in either list', async () => {
+        const [g0, g1, g2] = await fleet();
+        now = T0 + 1_000;
+        value(await store.heartbeat('p', g2!.id));
+        now = T0 + TTL;
+        const r = value(await store.bulkRenew({ pool: 'p', member: 'm1', active: [g0!.id, g2!.id], ended: [g1!.id] }));
+        expect(r).toEqual({ renewed: 1, released: 0, expired: 5, unknown: [] });
+        expect((await snap()).active).toBe(1);
+      });
+
+      it('handles each reported id once, ended before active', async () => {
+        const [g0, g1] = await fleet();
+        const r = value(
+          await store.bulkRenew({ pool: 'p', member: 'm1', active: [g0!.id, g1!.id, g0!.id, 'x', 'x'], ended: [g1!.id, g1!.id, 'y'] }),
+        );
+        expect(r).toEqual({ renewed: 1, released: 1, expired: 0, unknown: ['y', 'x'] });
+        expect(await store.get('p', g1!.id)).toEqual({ ok: false, failure: 'grant-not-found' });
+        expect((await snap()).active).toBe(5);
+      });
+
+      it('an empty report expires every lease of the member past the grace, and only of that member', async () => {
+        await fleet();
+        await setSpec({ strategy: 'breadth-first' });
+        const onM2 = await create('o2');
+        now = T0 + GRACE;
+        expect(value(await store.bulkRenew({ pool: 'p', member: 'm1', active: [], ended: [] }))).toEqual({
+          renewed: 0,
+          released: 0,
+          expired: 6,
+          unknown: [],
+        });
+        expect(await counts()).toEqual({ active: 1, members: { m1: 0, m2: 1 }, agencies: { a: 1, b: 0 } });
+        expect(value(await store.get('p', onM2.id))).toEqual(onM2);
+      });
+
+      it('works for a member in drain; an unknown member is unknown-member', async () => {
+        const [g0] = await fleet();
+        await setSpec({ members: [member('m1', 10, 'drain'), member('m2', 10)] });
+        now += 1_000;
+        const r = value(await store.bulkRenew({ pool: 'p', member: 'm1', active: [g0!.id], ended: [] }));
+        expect(r.renewed).toBe(1);
+        expect(await store.bulkRenew({ pool: 'p', member: 'm9', active: [g0!.id], ended: [] })).toEqual({ ok: false, failure: 'unknown-member' });
+        expect(value(await store.get('p', g0!.id)).expiresAt).toBe(now + TTL);
+      });
+    });
+
+    describe('snapshot', () => {
+      it('reports capacity, active, free, per member and per agency', async () => {
+        await open([
+          pool({
+            name: 'Desktops',
+            kind: 'vdi',
+            strategy: 'depth-first',
+            members: [{ id: 'm1', host: 'h1.example', maxSessions: 3, state: 'active' }, member('m2', 2), member('m3', 4)],
+            agencies: [share('a', 1, 9), share('b', 0, 9)],
+            perEmployeeLimit: 2,
+          }),
+        ]);
+        await create('o1', 'a');
+        await create('o2', 'a');
+        await create('o3', 'b');
+        await create('o4', 'b');
+        now += 7;
+        expect(await snap()).toEqual({
+          id: 'p',
+          kind: 'vdi',
+          name: 'Desktops',
+          strategy: 'depth-first',
+          licenceLimit: null,
+          capacity: 9,
+          active: 4,
+          free: 5,
+          perEmployeeLimit: 2,
+          leaseTtlMs: TTL,
+          members: [
+            { id: 'm1', host: 'h1.example', state: 'active', maxSessions: 3, active: 3 },
+            { id: 'm2', state: 'active', maxSessions: 2, active: 1 },
+            { id: 'm3', state: 'active', maxSessions: 4, active: 0 },
+          ],
+          agencies: [
+            { id: 'a', guaranteed: 1, maximum: 9, active: 2 },
+            { id: 'b', guaranteed: 0, maximum: 9, active: 2 },
+          ],
+          at: T0 + 7,
+        });
+        await setSpec({ members: [member('m1', 3), member('m2', 2, 'drain'), member('m3', 4, 'out-of-service')], licenceLimit: 6 });
+        const s = await snap();
+        expect([s.capacity, s.active, s.free, s.licenceLimit]).toEqual([3, 4, 0, 6]);
+        expect(s.members.map((m) => [m.state, m.active])).toEqual([
+          ['active', 3],
+          ['drain', 1],
+          ['out-of-service', 0],
+        ]);
+      });
+
+      it('free is the smaller of member room and licence room, and never below 0', async () => {
+        await open([pool({ members: [member('m1', 5), member('m2', 5)], licenceLimit: 8 })]);
+        for (let i = 0; i < 4; i++) await create(`o${i}`);
+        let s = await snap();
+        expect([s.capacity, s.free]).toEqual([8, 4]);
+        await setSpec({ members: [member('m1', 5), member('m2', 1)] });
+        s = await snap();
+        expect([s.capacity, s.free]).toEqual([6, 3]); // m1 has 2 (3 free), m2 has 2 of 1 (0 free)
+        await setSpec({ licenceLimit: 2 });
+        s = await snap();
+        expect([s.capacity, s.active, s.free]).toEqual([2, 4, 0]);
+      });
+    });
+  });
+}
