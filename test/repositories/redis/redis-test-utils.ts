@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import type { AgencyShare, MemberSpec, PoolSpec } from '../../../src/domain/pool-spec';
+import type { LeaseStoreOptions } from '../../../src/repositories/lease-store';
+import { RedisLeaseStore } from '../../../src/repositories/redis/redis-lease.store';
+
+/** The shared Redis of the test runs (CI starts it). Never FLUSHDB it. */
+export const SHARED_REDIS = { host: '127.0.0.1', port: 6379 };
+
+/** A fresh key prefix per test, so parallel runs never see each other's keys. */
+export function newPrefix(): string {
+  return `test:${randomUUID()}:`;
+}
+
+/** A client that fails fast instead of queueing commands forever when Redis is down. */
+export function connect(port = SHARED_REDIS.port): Redis {
+  return new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, lazyConnect: false });
+}
+
+/** Every key under a prefix (SCAN, never KEYS on a shared server). */
+export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
+}
+
+export async function deleteUnder(redis: Redis, prefix: string): Promise<void> {
+  const keys = await keysUnder(redis, prefix);
+  for (let i = 0; i < keys.length; i += 500) await redis.unlink(...keys.slice(i, i + 500));
+}
+
+export const defaultOptions: LeaseStoreOptions = { reapBatch: 100, bulkRenewalGraceMs: 60_000, idempotencyTtlMs: 600_000 };
+
+/** A store on its own client, as one broker replica would have. */
+export function openStore(prefix: string, options: Partial<LeaseStoreOptions> = {}, port = SHARED_REDIS.port): RedisLeaseStore {
+  return new RedisLeaseStore(connect(port), { ...defaultOptions, ...options, keyPrefix: prefix });
+}
+
+export const member = (id: string, maxSessions: number, state: MemberSpec['state'] = 'active'): MemberSpec => ({ id, maxSessions, state });
+export const share = (id: string, guaranteed: number, maximum: number): AgencyShare => ({ id, guaranteed, maximum });
+
+export function poolSpec(overrides: Partial<PoolSpec> = {}): PoolSpec {
+  return {
+    id: 'p',
+    kind: 'vpn',
+    strategy: 'breadth-first',
+    licenceLimit: null,
+    perEmployeeLimit: 1,
+    leaseTtlMs: 120_000,
+    retryAfterSeconds: 30,
+    members: [member('m1', 10), member('m2', 10)],
+    agencies: [share('a', 0, 100), share('b', 0, 100)],
+    ...overrides,
+  };
+}
+
+/** A throw-away redis-server on a loopback port of this area's range (6380–6389). */
+export interface RedisServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startRedisServer(port: number, extraArgs: string[] = []): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), `redis-${port}-`));
+  const proc: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await probe.connect();
+        await probe.ping();
+        break;
+      } catch (err) {
+        if (attempt >= 100 || proc.exitCode !== null) throw new Error(`redis-server on port ${port} did not start: ${String(err)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } finally {
+    probe.disconnect();
+  }
+  return {
+    port,
+    async stop() {
+      proc.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
