@@ -15,6 +15,8 @@ module.exports = {
         module: { type: 'commonjs' },
       },
     ],
+    // load-tests/lib holds plain ES modules that k6 loads as they are; jest needs them as CommonJS.
+    '^.+/load-tests/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   testTimeout: 30000,
   // Suites that share the local Redis use their own key prefixes, so they may run in parallel.

@@ -1,0 +1,67 @@
+/**
+ * What the broker must report after a scenario, computed from the capacity
+ * model (docs/admission.md) rather than hard-coded, so a scenario checks the
+ * broker's own count of active sessions against it. Plain ES module.
+ *
+ * `pool` is the shape GET /v1/pools/{id} answers with (or a PoolSpec):
+ * `{ licenceLimit, members: [{ id, state, maxSessions }], agencies: [{ id, guaranteed, maximum }] }`.
+ */
+
+/** Capacity with the members in service (state active, not listed in `without`), capped by the licence limit. */
+export function poolCapacity(pool, without) {
+  const gone = without || [];
+  let sum = 0;
+  for (const m of pool.members) if ((m.state || 'active') === 'active' && gone.indexOf(m.id) < 0) sum += m.maxSessions;
+  return pool.licenceLimit === null || pool.licenceLimit === undefined ? sum : Math.min(sum, pool.licenceLimit);
+}
+
+/**
+ * Sessions held once every employee of `demandByAgency` (agency id → number
+ * of distinct employees asking once, one session each) has been decided:
+ *
+ *   held = min(capacity − Σ unused guarantees, Σ min(demand, maximum))
+ *
+ * where an agency whose demand stays below its guarantee leaves the rest of
+ * its guarantee unused, and nobody may borrow it (rule 10); agencies without
+ * a share are refused (rule 4); no agency exceeds its maximum (rule 7) and
+ * the pool never exceeds its capacity (rule 9). test/load-tests/expected.test.ts
+ * checks this against a step-by-step simulation of the rules in random orders.
+ */
+export function expectedHeld(pool, demandByAgency, without) {
+  const capacity = poolCapacity(pool, without);
+  let wanted = 0;
+  let reservedUnused = 0;
+  for (const a of pool.agencies) {
+    const demand = demandByAgency[a.id] || 0;
+    const effective = Math.min(demand, a.maximum);
+    wanted += effective;
+    reservedUnused += Math.max(0, a.guaranteed - effective);
+  }
+  return Math.max(0, Math.min(capacity - reservedUnused, wanted));
+}
+
+/** Renewal requests per second that keep `held` leases alive when each is renewed every `intervalSeconds`. */
+export function renewalsPerSecond(held, intervalSeconds) {
+  if (!(intervalSeconds > 0)) throw new Error('intervalSeconds must be > 0');
+  return held / intervalSeconds;
+}
+
+/**
+ * Virtual users an arrival-rate executor needs (Little's law): rate × time
+ * each iteration takes, doubled for slow moments, at least 1.
+ */
+export function vusForRate(ratePerSecond, secondsPerIteration, headroom) {
+  return Math.max(1, Math.ceil(ratePerSecond * secondsPerIteration * (headroom === undefined ? 2 : headroom)));
+}
+
+/**
+ * Checks a renewal interval against a lease TTL: an interval of more than half
+ * the TTL leaves no room for one late renewal, and leases would expire under
+ * load. Returns a problem sentence or null.
+ */
+export function renewalIntervalProblem(intervalSeconds, leaseTtlSeconds) {
+  if (intervalSeconds * 2 > leaseTtlSeconds) {
+    return `a renewal interval of ${intervalSeconds}s is more than half the lease TTL of ${leaseTtlSeconds}s: one late renewal and the lease expires`;
+  }
+  return null;
+}
