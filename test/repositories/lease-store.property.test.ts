@@ -1,0 +1,335 @@
+/**
+ * Property tests: random sequences of commands run against a store and the
+ * reference model (test/model/admission.model.ts). After every step the store
+ * must answer exactly as the model does (outcome, code, member chosen, grant,
+ * reclaimed leases, counts) and the invariants of docs/admission.md must hold.
+ *
+ * Runs against the memory store and the Redis store on 127.0.0.1:6379 (a fresh
+ * key prefix per run; Redis unreachable is a failure, not a skip).
+ *
+ * Reproduce a failure with the seed it prints: PROPERTY_SEED=<seed> npx jest test/repositories/lease-store.property.test.ts
+ * More runs: PROPERTY_RUNS=2000 (default 200 for memory, 80 for Redis).
+ */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import Redis from 'ioredis';
+import type { Grant, PoolSnapshot } from '../../src/domain/grant';
+import type { MemberSpec, PoolSpec } from '../../src/domain/pool-spec';
+import type { LeaseResult, LeaseStore, LeaseStoreOptions } from '../../src/repositories/lease-store';
+import { MemoryLeaseStore } from '../../src/repositories/memory/memory-lease.store';
+import { RedisLeaseStore } from '../../src/repositories/redis/redis-lease.store';
+import { AdmissionModel, type ModelOptions } from '../model/admission.model';
+
+const SEED = process.env.PROPERTY_SEED !== undefined ? Number(process.env.PROPERTY_SEED) : 20_251_121;
+const RUNS = process.env.PROPERTY_RUNS !== undefined ? Number(process.env.PROPERTY_RUNS) : undefined;
+const T0 = 1_700_000_000_000;
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+// ---- the command language ------------------------------------------------------------------
+
+const POOLS = ['p', 'q'] as const;
+const MEMBERS = ['m1', 'm2', 'm3', 'm4'];
+/** Owner → agency: two owners in a, two in b, one in c, one in an agency that is never entitled. */
+const OWNERS: Record<string, string> = { o0: 'a', o1: 'a', o2: 'b', o3: 'b', o4: 'c', o5: 'x' };
+
+type PoolId = 'p' | 'q' | 'nope';
+type As = 'owner' | 'other' | 'any';
+type Cmd =
+  | { t: 'grant'; pool: PoolId; owner: string; clientId: string; key?: string }
+  /** `pool` unset: the pool of the grant referred to. */
+  | { t: 'heartbeat' | 'release' | 'get'; pool?: PoolId; ref: number; as: As }
+  | { t: 'list'; pool: PoolId; owner: string }
+  /** `member` unset: the member of the first grant reported. */
+  | { t: 'bulk'; pool: PoolId; member?: string; active: number[]; ended: number[] }
+  | { t: 'reap'; pool: PoolId; limit: number }
+  | { t: 'sync'; spec: PoolSpec }
+  | { t: 'advance'; ms: number };
+
+interface Scenario {
+  options: ModelOptions;
+  specs: PoolSpec[];
+  cmds: Cmd[];
+}
+
+const poolId: fc.Arbitrary<PoolId> = fc.oneof(
+  { weight: 16, arbitrary: fc.constant('p' as const) },
+  { weight: 5, arbitrary: fc.constant('q' as const) },
+  { weight: 1, arbitrary: fc.constant('nope' as const) },
+);
+const owner = fc.oneof({ weight: 12, arbitrary: fc.constantFrom('o0', 'o1', 'o2', 'o3', 'o4') }, { weight: 1, arbitrary: fc.constant('o5') });
+/** Mostly the pool of the grant referred to (undefined), now and then any pool. */
+const ownPool = fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: poolId });
+/** A grant handed out earlier: 0 is the latest, 1 the one before, … (the first one if there are fewer); -1 an id no store knows. */
+const ref = fc.oneof(
+  { weight: 8, arbitrary: fc.nat({ max: 2 }) },
+  { weight: 2, arbitrary: fc.nat({ max: 12 }) },
+  { weight: 1, arbitrary: fc.constant(-1) },
+);
+
+const memberSpec = (id: string): fc.Arbitrary<MemberSpec> =>
+  fc.record({
+    id: fc.constant(id),
+    maxSessions: fc.integer({ min: 1, max: 4 }),
+    state: fc.constantFrom<MemberSpec['state']>('active', 'active', 'active', 'active', 'drain', 'out-of-service'),
+  });
+
+/** A random definition of a pool: capacities, states, config order, strategy, licence, shares; now and then a member or an agency less. */
+const poolSpec = (id: 'p' | 'q'): fc.Arbitrary<PoolSpec> =>
+  fc
+    .record({
+      memberIds: fc.oneof(
+        { weight: 4, arbitrary: fc.shuffledSubarray(MEMBERS.slice(0, 3), { minLength: 3 }) },
+        { weight: 1, arbitrary: fc.shuffledSubarray(MEMBERS, { minLength: 1 }) },
+      ),
+      strategy: fc.constantFrom<PoolSpec['strategy']>('breadth-first', 'depth-first'),
+      licenceLimit: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }) }),
+      perEmployeeLimit: fc.integer({ min: 1, max: 3 }),
+      leaseTtlMs: fc.constantFrom(5_000, 10_000, 20_000),
+      shares: fc.tuple(
+        ...['a', 'b', 'c'].map((agency) =>
+          fc.record({ present: fc.constantFrom(true, true, true, false), guaranteed: fc.constantFrom(0, 0, 1, 2), extra: fc.integer({ min: 0, max: 5 }) }).map((s) => ({ agency, ...s })),
+        ),
+      ),
+    })
+    .chain((r) =>
+      fc.tuple(...r.memberIds.map(memberSpec)).map((members) => ({
+        id,
+        kind: 'vpn' as const,
+        strategy: r.strategy,
+        licenceLimit: r.licenceLimit,
+        perEmployeeLimit: r.perEmployeeLimit,
+        leaseTtlMs: r.leaseTtlMs,
+        retryAfterSeconds: 7,
+        members,
+        // a and b are always entitled; c only now and then.
+        agencies: r.shares
+          .filter((s) => s.agency !== 'c' || s.present)
+          .map((s) => ({ id: s.agency, guaranteed: s.guaranteed, maximum: Math.max(1, s.guaranteed + s.extra) })),
+      })),
+    );
+
+const command: fc.Arbitrary<Cmd> = fc.oneof(
+  {
+    weight: 30,
+    arbitrary: fc.record(
+      { t: fc.constant('grant' as const), pool: poolId, owner, clientId: fc.constantFrom('c0', 'c1', 'c2'), key: fc.constantFrom('k0', 'k1', 'k2') },
+      { requiredKeys: ['t', 'pool', 'owner', 'clientId'] },
+    ),
+  },
+  { weight: 8, arbitrary: fc.record({ t: fc.constant('heartbeat' as const), pool: ownPool, ref, as: fc.constantFrom<As>('owner', 'owner', 'other', 'any') }) },
+  { weight: 6, arbitrary: fc.record({ t: fc.constant('release' as const), pool: ownPool, ref, as: fc.constantFrom<As>('owner', 'owner', 'other', 'any') }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('get' as const), pool: ownPool, ref, as: fc.constantFrom<As>('owner', 'other', 'any') }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('list' as const), pool: poolId, owner }) },
+  {
+    weight: 5,
+    arbitrary: fc.record(
+      {
+        t: fc.constant('bulk' as const),
+        pool: poolId,
+        member: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...MEMBERS) }, { weight: 1, arbitrary: fc.constant('mz') }),
+        active: fc.array(ref, { maxLength: 5 }),
+        ended: fc.array(ref, { maxLength: 3 }),
+      },
+      { requiredKeys: ['t', 'pool', 'active', 'ended'] },
+    ),
+  },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('reap' as const), pool: poolId, limit: fc.integer({ min: 0, max: 4 }) }) },
+  { weight: 4, arbitrary: fc.oneof(poolSpec('p'), poolSpec('q')).map((spec) => ({ t: 'sync' as const, spec })) },
+  {
+    weight: 16,
+    // Steps land often exactly on an expiry or a grace boundary (TTLs and graces are multiples of 500 ms).
+    arbitrary: fc.oneof(fc.integer({ min: 0, max: 30 }).map((n) => n * 500), fc.constantFrom(1, 4_999, 120_000)).map((ms) => ({ t: 'advance' as const, ms })),
+  },
+);
+
+const scenario: fc.Arbitrary<Scenario> = fc.record({
+  options: fc.record({
+    reapBatch: fc.integer({ min: 1, max: 3 }),
+    bulkRenewalGraceMs: fc.constantFrom(0, 2_000, 5_000, 15_000),
+    idempotencyTtlMs: fc.constantFrom(3_000, 10_000, 60_000),
+  }),
+  specs: fc.tuple(poolSpec('p'), poolSpec('q')),
+  cmds: fc.array(command, { minLength: 1, maxLength: 60, size: 'max' }),
+});
+
+// ---- running a scenario against a store and the model --------------------------------------
+
+type OpenStore = (clock: () => number, options: LeaseStoreOptions) => Promise<{ store: LeaseStore; cleanup: () => Promise<void> }>;
+
+function same(step: string, actual: unknown, expected: unknown): void {
+  try {
+    expect(actual).toEqual(expected);
+  } catch (err) {
+    throw new Error(`${step}\nstore (received) differs from the model (expected):\n${(err as Error).message}`);
+  }
+}
+
+function check(step: string, ok: boolean, what: string): void {
+  if (!ok) throw new Error(`${step}\ninvariant broken: ${what}`);
+}
+
+function value<T>(r: LeaseResult<T>): T {
+  if (!r.ok) throw new Error(`unexpected failure ${r.failure}`);
+  return r.value;
+}
+
+async function runScenario(open: OpenStore, sc: Scenario): Promise<void> {
+  let now = T0;
+  const { store, cleanup } = await open(() => now, sc.options);
+  const model = new AdmissionModel(sc.options);
+  try {
+    await store.syncPools(sc.specs);
+    model.syncPools(sc.specs);
+    /** Every grant id a store handed out, in order, and whose it is: commands refer to them by index. */
+    const ids: string[] = [];
+    const ownerOf = new Map<string, string>();
+    const poolOf = new Map<string, PoolId>();
+    const memberOf = new Map<string, string>();
+    const lastToken = new Map<string, number>();
+    let next = 0;
+    const idOf = (r: number): string => (r < 0 || ids.length === 0 ? 'ghost' : ids[ids.length - 1 - Math.min(r, ids.length - 1)]!);
+    const ownerArg = (id: string, as: As): string | undefined => (as === 'any' ? undefined : as === 'other' ? (ownerOf.get(id) === 'o0' ? 'o1' : 'o0') : (ownerOf.get(id) ?? 'o0'));
+
+    for (let i = 0; i < sc.cmds.length; i++) {
+      const c = sc.cmds[i]!;
+      const step = `step ${i} at t0+${now - T0}: ${JSON.stringify(c)}`;
+      switch (c.t) {
+        case 'advance':
+          now += c.ms;
+          break;
+        case 'sync':
+          await store.syncPools([c.spec]);
+          model.syncPools([c.spec]);
+          same(step, await store.getPoolSpec(c.spec.id), model.getPoolSpec(c.spec.id));
+          break;
+        case 'grant': {
+          next += 1;
+          const cmd = { pool: c.pool, owner: c.owner, agency: OWNERS[c.owner]!, clientId: c.clientId, newGrantId: `g${next}`, ...(c.key !== undefined ? { idempotencyKey: c.key } : {}) };
+          const got = await store.grant(cmd);
+          same(step, got, model.grant(cmd, now));
+          if (got.ok && got.value.outcome === 'created') {
+            const g = got.value.grant;
+            ids.push(g.id);
+            ownerOf.set(g.id, g.owner);
+            poolOf.set(g.id, c.pool);
+            memberOf.set(g.id, g.member);
+            await checkCreated(step, store, g, lastToken);
+          }
+          break;
+        }
+        case 'heartbeat':
+        case 'release':
+        case 'get': {
+          const id = idOf(c.ref);
+          const as = ownerArg(id, c.as);
+          const pool = c.pool ?? poolOf.get(id) ?? 'p';
+          same(step, await store[c.t](pool, id, as), model[c.t](pool, id, as, now));
+          break;
+        }
+        case 'list':
+          same(step, await store.listByOwner(c.pool, c.owner), model.listByOwner(c.pool, c.owner, now));
+          break;
+        case 'bulk': {
+          const reported = [...c.ended, ...c.active].map(idOf);
+          const cmd = { pool: c.pool, member: c.member ?? memberOf.get(reported[0] ?? '') ?? 'm1', active: c.active.map(idOf), ended: c.ended.map(idOf) };
+          same(step, await store.bulkRenew(cmd), model.bulkRenew(cmd, now));
+          break;
+        }
+        case 'reap':
+          same(step, await store.reap(c.pool, c.limit), model.reap(c.pool, c.limit, now));
+          break;
+      }
+      for (const p of POOLS) same(`${step}\nsnapshot of ${p} afterwards`, await store.snapshot(p), model.snapshot(p, now));
+      if (i % 10 === 9 || i === sc.cmds.length - 1) await checkStored(step, store, model, ids, now);
+    }
+  } finally {
+    await cleanup();
+  }
+}
+
+/** Invariants of a grant just created, read back from the store. */
+async function checkCreated(step: string, store: LeaseStore, g: Grant, lastToken: Map<string, number>): Promise<void> {
+  check(step, g.fencingToken > (lastToken.get(g.pool) ?? 0), `fencing token ${g.fencingToken} not above the last one of pool ${g.pool}`);
+  lastToken.set(g.pool, g.fencingToken);
+  const s: PoolSnapshot = value(await store.snapshot(g.pool));
+  const m = s.members.find((x) => x.id === g.member);
+  check(step, m !== undefined && m.state === 'active', `granted on ${g.member}, which is not in service`);
+  check(step, m!.active <= m!.maxSessions, `member ${m!.id} holds ${m!.active} > maxSessions ${m!.maxSessions}`);
+  const a = s.agencies.find((x) => x.id === g.agency);
+  check(step, a !== undefined && a.active <= a.maximum, `agency ${g.agency} above its maximum (or not entitled)`);
+  check(step, s.licenceLimit === null || s.active <= s.licenceLimit, `active ${s.active} above licence limit ${s.licenceLimit}`);
+  const othersUnused = s.agencies.filter((b) => b.id !== g.agency).reduce((sum, b) => sum + Math.max(0, b.guaranteed - b.active), 0);
+  check(step, s.free >= othersUnused, `grant ate into other agencies' unused guarantees (free ${s.free} < ${othersUnused})`);
+  const held = await store.listByOwner(g.pool, g.owner);
+  check(step, held.length <= s.perEmployeeLimit, `owner holds ${held.length} live leases > perEmployeeLimit ${s.perEmployeeLimit}`);
+}
+
+/** Counts equal the stored leases: every id the store still knows, and no other, is counted. */
+async function checkStored(step: string, store: LeaseStore, model: AdmissionModel, ids: string[], now: number): Promise<void> {
+  for (const p of POOLS) {
+    const stored: string[] = [];
+    for (const id of ids) {
+      const r = await store.get(p, id);
+      if (r.ok || r.failure === 'lease-expired') stored.push(id);
+    }
+    const modelIds = model.pools.get(p)!.leases.map((l) => l.id);
+    same(`${step}\nstored leases of ${p}`, [...stored].sort(), [...modelIds].sort());
+    const s = value(await store.snapshot(p));
+    check(step, s.active === stored.length, `pool ${p} counts ${s.active} sessions but stores ${stored.length} leases`);
+    for (const o of Object.keys(OWNERS)) {
+      same(`${step}\nlive leases of ${o} in ${p}`, await store.listByOwner(p, o), model.listByOwner(p, o, now));
+    }
+  }
+}
+
+function assertProperty(open: OpenStore, numRuns: number): Promise<void> {
+  return fc.assert(
+    fc.asyncProperty(scenario, (sc) => runScenario(open, sc)),
+    { seed: SEED, numRuns: RUNS ?? numRuns, endOnFailure: false, verbose: 1 },
+  );
+}
+
+// ---- the two stores ------------------------------------------------------------------------
+
+describe(`LeaseStore properties (seed ${SEED})`, () => {
+  it('the memory store answers like the reference model and keeps the invariants', async () => {
+    await assertProperty(async (clock, options) => ({ store: new MemoryLeaseStore({ ...options, clock }), cleanup: async () => {} }), 200);
+  }, 120_000);
+
+  describe('the Redis store on 127.0.0.1:6379', () => {
+    let admin: Redis;
+
+    beforeAll(async () => {
+      admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+      // Fails the suite loudly when Redis is not there; never a skip.
+      await expect(admin.ping()).resolves.toBe('PONG');
+    });
+
+    afterAll(async () => {
+      await admin?.quit();
+    });
+
+    async function deleteUnder(prefix: string): Promise<void> {
+      let cursor = '0';
+      do {
+        const [nextCursor, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        if (keys.length) await admin.unlink(...keys);
+        cursor = nextCursor;
+      } while (cursor !== '0');
+    }
+
+    it('answers like the reference model and keeps the invariants', async () => {
+      await assertProperty(async (clock, options) => {
+        const keyPrefix = `test:${randomUUID()}:`;
+        const store = new RedisLeaseStore(new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }), { ...options, keyPrefix, clock });
+        return {
+          store,
+          cleanup: async () => {
+            await store.close();
+            await deleteUnder(keyPrefix);
+          },
+        };
+      }, 80);
+    }, 240_000);
+  });
+});
