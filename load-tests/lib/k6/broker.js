@@ -1,0 +1,341 @@
+/**
+ * What every k6 scenario shares: the prepared tokens, a small client for the
+ * broker's API, the custom metrics, renewing a session, holding many sessions
+ * at once and checking the broker's own count. k6 only (imports k6 modules);
+ * the plain helpers beside it in load-tests/lib/ are what jest tests.
+ */
+import http from 'k6/http';
+import { check, sleep } from 'k6';
+import { SharedArray } from 'k6/data';
+import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
+import { k6Duration } from '../env.js';
+
+export const TOKENS_FORMAT = 'telework-broker-loadtest-tokens/1';
+
+/** Admission refusals (docs/admission.md); anything else from POST /v1/grants is unexpected. */
+export const REFUSAL_CODES = ['not-entitled', 'employee-at-limit', 'agency-at-maximum', 'pool-unavailable', 'pool-full', 'capacity-reserved'];
+
+export const metrics = {
+  /** Answers no scenario expects: 5xx other than capacity refusals, 401, transport errors, malformed bodies. */
+  unexpected: new Rate('unexpected_responses'),
+  created: new Counter('grants_created'),
+  reconnected: new Counter('grants_reconnected'),
+  refused: new Counter('grants_refused'),
+  renewed: new Counter('sessions_renewed'),
+  released: new Counter('sessions_released'),
+  /** A session the scenario kept alive was gone (expired or reclaimed) when renewed. */
+  lost: new Counter('sessions_lost'),
+  brokerActive: new Gauge('broker_active_sessions'),
+  /** 1 when the broker's count of active sessions is the one the scenario expects. */
+  countOk: new Rate('broker_count_ok'),
+  /** 1 when the broker holds no more than its capacity. */
+  withinCapacity: new Rate('broker_within_capacity'),
+  bulkRenewalIds: new Trend('bulk_renewal_ids'),
+};
+
+/**
+ * Loads the file written by `npm run loadtest:prepare`. `read` is `() => open(path)`,
+ * called in the main script so the path is relative to it. The employees are
+ * a SharedArray: one copy in memory for all VUs.
+ */
+export function loadTokens(read) {
+  const meta = new SharedArray('loadtest-meta', function () {
+    const f = JSON.parse(read());
+    if (f.format !== TOKENS_FORMAT) throw new Error(`not a tokens file of ${TOKENS_FORMAT}: run npm run loadtest:prepare`);
+    return [{ pool: f.pool, expiresAt: f.expiresAt, operator: f.operator, gatewayAgents: f.gatewayAgents, allocation: f.allocation, count: f.employees.length }];
+  })[0];
+  const employees = new SharedArray('loadtest-employees', function () {
+    return JSON.parse(read()).employees;
+  });
+  return { meta, employees };
+}
+
+/** Stops the run early with a clear sentence when the tokens do not fit the settings. */
+export function checkTokens(tokens, pool, needed) {
+  if (tokens.meta.pool !== pool) throw new Error(`the tokens were prepared for pool ${tokens.meta.pool}, not ${pool}`);
+  if (tokens.meta.count < needed) {
+    throw new Error(`the scenario needs ${needed} employees, the tokens file has ${tokens.meta.count}: npm run loadtest:prepare -- --count ${needed} --pool ${pool}`);
+  }
+  if (Date.parse(tokens.meta.expiresAt) < Date.now() + 5 * 60 * 1000) throw new Error(`the tokens expire at ${tokens.meta.expiresAt}: prepare them again`);
+}
+
+const refusalStatuses = http.expectedStatuses({ min: 200, max: 299 }, 403, 409, 429, 503);
+const renewalStatuses = http.expectedStatuses({ min: 200, max: 299 }, 404, 410);
+
+/** A client for one pool of one broker. Every request is tagged with an operation `name`, never with a grant id. */
+export function brokerClient(baseUrl, pool) {
+  const headers = (token) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' });
+  return {
+    grant(token, clientId, name) {
+      return http.post(`${baseUrl}/v1/grants`, JSON.stringify({ pool, clientId }), {
+        headers: headers(token),
+        tags: { name: name || 'grant' },
+        responseCallback: refusalStatuses,
+      });
+    },
+    heartbeat(token, id) {
+      return http.post(`${baseUrl}/v1/grants/${id}/heartbeat`, null, { headers: headers(token), tags: { name: 'heartbeat' }, responseCallback: renewalStatuses });
+    },
+    release(token, id) {
+      return http.del(`${baseUrl}/v1/grants/${id}`, null, { headers: headers(token), tags: { name: 'release' }, responseCallback: renewalStatuses });
+    },
+    mine(token) {
+      return http.get(`${baseUrl}/v1/grants`, { headers: headers(token), tags: { name: 'my-grants' } });
+    },
+    pool(token) {
+      return http.get(`${baseUrl}/v1/pools/${pool}`, { headers: headers(token), tags: { name: 'pool' } });
+    },
+    bulkRenew(token, member, active, ended) {
+      return http.post(`${baseUrl}/v1/pools/${pool}/members/${member}/renewals`, JSON.stringify({ active, ended: ended || [] }), {
+        headers: headers(token),
+        tags: { name: 'bulk-renewal' },
+        timeout: '60s',
+      });
+    },
+    setMemberState(token, member, state) {
+      return http.put(`${baseUrl}/v1/pools/${pool}/members/${member}/state`, JSON.stringify({ state }), { headers: headers(token), tags: { name: 'member-state' } });
+    },
+    grantRequest(token, clientId) {
+      return ['POST', `${baseUrl}/v1/grants`, JSON.stringify({ pool, clientId }), { headers: headers(token), tags: { name: 'hold' }, responseCallback: refusalStatuses }];
+    },
+  };
+}
+
+function problemCode(res) {
+  try {
+    return res.json('code');
+  } catch (e) {
+    return undefined;
+  }
+}
+
+/**
+ * Classifies an answer to POST /v1/grants and records it:
+ * `{ kind: 'created' | 'reconnected', grant }`, `{ kind: 'refused', code }` or `{ kind: 'error', status }`.
+ */
+export function grantOutcome(res) {
+  if (res.status === 201 || res.status === 200) {
+    let grant;
+    try {
+      grant = res.json();
+    } catch (e) {
+      grant = null;
+    }
+    const ok = grant !== null && typeof grant.id === 'string' && typeof grant.member === 'string';
+    metrics.unexpected.add(!ok);
+    if (!ok) return { kind: 'error', status: res.status };
+    if (res.status === 201) metrics.created.add(1);
+    else metrics.reconnected.add(1);
+    return { kind: res.status === 201 ? 'created' : 'reconnected', grant };
+  }
+  const code = problemCode(res);
+  if (REFUSAL_CODES.indexOf(code) >= 0) {
+    metrics.unexpected.add(false);
+    metrics.refused.add(1, { code });
+    // Capacity refusals tell the client when to come back.
+    if (code === 'pool-full' || code === 'capacity-reserved' || code === 'agency-at-maximum') {
+      check(res, { 'capacity refusal carries Retry-After': (r) => r.headers['Retry-After'] !== undefined });
+    }
+    return { kind: 'refused', code };
+  }
+  metrics.unexpected.add(true);
+  return { kind: 'error', status: res.status, code };
+}
+
+/**
+ * Keeps employee `i`'s session alive the way a client does: heartbeat the
+ * grant it knows (`cache`: employee → grant id, per VU), otherwise ask again
+ * with the same clientId, which returns the live lease renewed (a reconnect).
+ * A heartbeat answered 410, or a first request that creates a session, means
+ * the session had been lost. Returns `{ kind, member }`.
+ */
+export function renewSession(api, employees, cache, i, clientId, reconnect) {
+  const e = employees[i];
+  const known = cache.get(i);
+  if (known !== undefined) {
+    const res = api.heartbeat(e.token, known);
+    if (res.status === 200) {
+      metrics.unexpected.add(false);
+      metrics.renewed.add(1);
+      return { kind: 'renewed', member: res.json('member') };
+    }
+    if (res.status !== 404 && res.status !== 410) {
+      metrics.unexpected.add(true);
+      return { kind: 'error' };
+    }
+    if (res.status === 410) metrics.lost.add(1);
+    metrics.unexpected.add(false);
+    cache.delete(i);
+    if (reconnect === false) return { kind: 'gone' };
+  }
+  const out = grantOutcome(api.grant(e.token, clientId, 'renew'));
+  if (out.kind === 'created' || out.kind === 'reconnected') {
+    cache.set(i, out.grant.id);
+    if (out.kind === 'created' && known === undefined) metrics.lost.add(1);
+    else metrics.renewed.add(1);
+    return { kind: out.kind, member: out.grant.member };
+  }
+  return { kind: out.kind };
+}
+
+/**
+ * The clients' side of keeping sessions alive, for one long iteration of a
+ * `per-vu-iterations` scenario (one iteration per VU): VU `slot` of `slots`
+ * owns employees slot, slot + slots, … and renews each of them about every
+ * `intervalSeconds` with the grant id it knows — as each real client renews
+ * its own session. Options:
+ *
+ * - `range(nowMs)` → `[from, to)`: the employees that hold a session now;
+ * - `seed(i)` → `{ id, member }` or null: a grant id known from setup();
+ * - `skip(i, member, nowMs)` → true to leave a session unrenewed (a lost gateway's clients);
+ * - `reconnect`: false to let a session go when its grant is gone (it was released), rather than ask again;
+ * - `endAt`: epoch ms at which to stop.
+ */
+export function keepAlive(api, employees, clientId, o) {
+  const intervalMs = o.intervalSeconds * 1000;
+  const cache = new Map();
+  const memberOf = new Map();
+  const due = new Map();
+  while (Date.now() < o.endAt) {
+    const now = Date.now();
+    const range = o.range(now);
+    for (let i = range[0] + ((o.slot - (range[0] % o.slots) + o.slots) % o.slots); i < range[1]; i += o.slots) {
+      const d = due.get(i);
+      if (d === undefined) {
+        // First sight: the session is fresh (or was just held by setup); spread the first renewals.
+        due.set(i, now + Math.random() * intervalMs);
+        const seeded = o.seed ? o.seed(i) : null;
+        if (seeded && seeded.id) {
+          cache.set(i, seeded.id);
+          memberOf.set(i, seeded.member);
+        }
+        continue;
+      }
+      if (d > Date.now()) continue;
+      due.set(i, Date.now() + intervalMs);
+      if (o.skip && o.skip(i, memberOf.get(i), Date.now())) continue;
+      const r = renewSession(api, employees, cache, i, clientId, o.reconnect);
+      if (r.member) memberOf.set(i, r.member);
+      if (Date.now() >= o.endAt) return;
+    }
+    sleep(0.5);
+  }
+}
+
+/**
+ * Makes employees [from, to) hold a session (created, or the live one
+ * returned on reconnect), `parallel` requests at a time. For setup(): returns
+ * grant ids and member of each (index − from), counts per outcome, and the
+ * ids by member.
+ */
+export function holdSessions(api, employees, from, to, clientId, parallel) {
+  const ids = [];
+  const members = [];
+  const counts = { created: 0, reconnected: 0, refused: 0, error: 0 };
+  for (let start = from; start < to; start += parallel) {
+    const end = Math.min(start + parallel, to);
+    const reqs = [];
+    for (let i = start; i < end; i++) reqs.push(api.grantRequest(employees[i].token, clientId));
+    const answers = http.batch(reqs);
+    for (let k = 0; k < answers.length; k++) {
+      const out = grantOutcome(answers[k]);
+      counts[out.kind] += 1;
+      ids.push(out.grant ? out.grant.id : null);
+      members.push(out.grant ? out.grant.member : null);
+    }
+  }
+  return { ids, members, counts };
+}
+
+/** Grant ids grouped by member, for gateway agents' bulk renewals. */
+export function idsByMember(held) {
+  const out = {};
+  for (let k = 0; k < held.ids.length; k++) {
+    const m = held.members[k];
+    if (m === null) continue;
+    if (!out[m]) out[m] = [];
+    out[m].push(held.ids[k]);
+  }
+  return out;
+}
+
+/** Reads the pool as the broker counts it; records the gauge and the capacity check. Null if it cannot be read. */
+export function readPool(api, operatorToken) {
+  const res = api.pool(operatorToken);
+  const ok = check(res, { 'pool snapshot readable': (r) => r.status === 200 });
+  metrics.unexpected.add(!ok);
+  if (!ok) return null;
+  const snap = res.json();
+  metrics.brokerActive.add(snap.active);
+  // Against every member's maximum, in service or not: a drain lowers `capacity` but ends no session.
+  let configured = 0;
+  for (const m of snap.members) configured += m.maxSessions;
+  if (snap.licenceLimit !== null && snap.licenceLimit !== undefined) configured = Math.min(configured, snap.licenceLimit);
+  metrics.withinCapacity.add(snap.active <= configured);
+  return snap;
+}
+
+/**
+ * Checks the broker's own count against `expected(snapshot)`, polling up to
+ * `settleSeconds` for requests still in flight, within `tolerance` (sessions
+ * between a release and the next grant of a churning client). Records
+ * broker_count_ok once.
+ */
+export function verifyCount(api, operatorToken, label, expected, settleSeconds, tolerance) {
+  const slack = tolerance || 0;
+  const deadline = Date.now() + (settleSeconds || 0) * 1000;
+  let snap = null;
+  let want = null;
+  for (;;) {
+    snap = readPool(api, operatorToken);
+    if (snap) {
+      want = expected(snap);
+      if (Math.abs(snap.active - want) <= slack) break;
+    }
+    if (Date.now() >= deadline) break;
+    sleep(1);
+  }
+  const ok = snap !== null && Math.abs(snap.active - want) <= slack;
+  metrics.countOk.add(ok, { check: label });
+  check(snap, { [`${label}: broker counts the expected sessions`]: () => ok });
+  console.log(`${label}: broker counts ${snap ? snap.active : '?'} active sessions, expected ${want}${slack ? ` ± ${slack}` : ''}${ok ? '' : ' — MISMATCH'}`);
+  return snap;
+}
+
+/** Thresholds every scenario has: unexpected answers, dropped iterations, the broker's count, never above capacity. */
+export function baseThresholds(settings) {
+  return {
+    unexpected_responses: [`rate<=${settings.maxErrorRate}`],
+    dropped_iterations: [`count<=${settings.maxDropped}`],
+    broker_count_ok: ['rate==1'],
+    broker_within_capacity: ['rate==1'],
+  };
+}
+
+/** Latency thresholds for requests of one operation `name` in one scenario. */
+export function latencyThresholds(settings, scenario, name) {
+  return { [`http_req_duration{scenario:${scenario},name:${name}}`]: [`p(95)<${settings.p95Ms}`, `p(99)<${settings.p99Ms}`] };
+}
+
+/** A scenario of `vus` VUs running keepAlive once each for `seconds` (the script exports `keepAlive` as its exec function). */
+export function keepAliveScenario(vus, startSeconds, seconds, exec) {
+  return {
+    executor: 'per-vu-iterations',
+    vus,
+    iterations: 1,
+    startTime: k6Duration(startSeconds),
+    maxDuration: k6Duration(seconds + 60),
+    gracefulStop: '30s',
+    exec: exec || 'keepAliveSessions',
+  };
+}
+
+/** A scenario that runs `exec` once, `startSeconds` into the run. */
+export function onceAt(startSeconds, exec, maxSeconds) {
+  return { executor: 'shared-iterations', vus: 1, iterations: 1, startTime: k6Duration(startSeconds), maxDuration: k6Duration(maxSeconds || 120), exec };
+}
+
+/** Samples the broker's count every 10 s for `seconds`. */
+export function monitorScenario(seconds) {
+  return { executor: 'constant-arrival-rate', rate: 1, timeUnit: '10s', duration: k6Duration(Math.max(seconds, 10)), preAllocatedVUs: 1, maxVUs: 2, exec: 'monitor' };
+}

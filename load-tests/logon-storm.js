@@ -1,0 +1,124 @@
+/**
+ * Morning logon storm: employees log on along a working morning's arrival
+ * curve (load-tests/lib/curves.js, 05:30–10:30), compressed into
+ * STORM_DURATION, up to TARGET concurrent grants; each client then keeps its
+ * session alive with heartbeats. At the peak the broker's own count must be
+ * TARGET; latency, unexpected answers, refusals and dropped iterations have
+ * thresholds that fail the run.
+ *
+ *   npm run loadtest:prepare -- --count 60000
+ *   k6 run load-tests/logon-storm.js                       # 60,000 in 10 minutes against 127.0.0.1:8080
+ *   k6 run -e TARGET=6000 -e STORM_DURATION=2m load-tests/logon-storm.js
+ *
+ * Environment: BASE_URL, POOL, TOKENS, CLIENT_ID, TARGET (60000), STORM_DURATION (10m),
+ * HOLD (2m, at the peak after the storm), RENEW_INTERVAL (40s), LEASE_TTL (120s, the pool's),
+ * KEEPALIVE_VUS (100), VUS / MAX_VUS (logon VUs), P95_MS / P99_MS, MAX_ERROR_RATE, MAX_DROPPED, SETTLE (15s).
+ */
+import exec from 'k6/execution';
+import { check } from 'k6';
+import { commonSettings, durationFrom, intFrom } from './lib/env.js';
+import { MORNING_LOGON, arrivalPlan, arrivedBy, k6RampingFields } from './lib/curves.js';
+import { countByAgency } from './lib/employees.js';
+import { expectedHeld, renewalIntervalProblem } from './lib/expected.js';
+import {
+  baseThresholds,
+  brokerClient,
+  checkTokens,
+  grantOutcome,
+  keepAlive,
+  keepAliveScenario,
+  latencyThresholds,
+  loadTokens,
+  monitorScenario,
+  onceAt,
+  readPool,
+  verifyCount,
+} from './lib/k6/broker.js';
+
+const S = commonSettings(__ENV);
+const TARGET = intFrom(__ENV, 'TARGET', 60000, { min: 1 });
+const STORM = durationFrom(__ENV, 'STORM_DURATION', '10m', { min: 10 });
+const HOLD = durationFrom(__ENV, 'HOLD', '2m', { min: 0 });
+const RENEW_INTERVAL = durationFrom(__ENV, 'RENEW_INTERVAL', '40s', { min: 1 });
+const LEASE_TTL = durationFrom(__ENV, 'LEASE_TTL', '120s', { min: 1 });
+const SETTLE = durationFrom(__ENV, 'SETTLE', '15s', { min: 0 });
+const KEEPALIVE_VUS = intFrom(__ENV, 'KEEPALIVE_VUS', 100, { min: 1 });
+// Clients start renewing a little after they logged on, so a late logon is never taken for a lost session.
+const LAG = Math.min(10, RENEW_INTERVAL / 2);
+
+const problem = renewalIntervalProblem(RENEW_INTERVAL, LEASE_TTL);
+if (problem) throw new Error(problem);
+
+const tokens = loadTokens(() => open(S.tokensFile));
+checkTokens(tokens, S.pool, TARGET);
+const api = brokerClient(S.baseUrl, S.pool);
+const logons = arrivalPlan(MORNING_LOGON, { total: TARGET, durationSeconds: STORM });
+const RUN = STORM + SETTLE + HOLD;
+
+export const options = {
+  scenarios: {
+    logons: {
+      executor: 'ramping-arrival-rate',
+      ...k6RampingFields(logons),
+      preAllocatedVUs: S.preAllocatedVUs,
+      maxVUs: S.maxVUs,
+      gracefulStop: '30s',
+      exec: 'logon',
+    },
+    keepalive: keepAliveScenario(KEEPALIVE_VUS, 0, RUN),
+    peak: onceAt(STORM + 5, 'checkPeak', SETTLE + 60),
+    monitor: monitorScenario(RUN),
+  },
+  thresholds: {
+    ...baseThresholds(S),
+    ...latencyThresholds(S, 'logons', 'grant'),
+    ...latencyThresholds(S, 'keepalive', 'heartbeat'),
+    'grants_refused{scenario:logons}': ['count==0'],
+    sessions_lost: ['count==0'],
+    'checks{scenario:logons}': ['rate==1'],
+  },
+  summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'],
+};
+
+export function setup() {
+  const snap = readPool(api, tokens.meta.operator);
+  if (!snap) throw new Error(`cannot read pool ${S.pool} at ${S.baseUrl}: is the broker running, and are the tokens its own?`);
+  if (snap.leaseTtlSeconds && snap.leaseTtlSeconds !== LEASE_TTL) {
+    const p = renewalIntervalProblem(RENEW_INTERVAL, snap.leaseTtlSeconds);
+    if (p) throw new Error(`${p} (set RENEW_INTERVAL)`);
+  }
+  console.log(
+    `logon storm: ${TARGET} employees in ${STORM}s (${logons.compression.toFixed(1)}x the real morning), peak ${logons.peakPerSecond.toFixed(0)} logons/s; ` +
+      `pool ${S.pool} has capacity ${snap.capacity}, ${snap.active} active before the storm`,
+  );
+  return { activeBefore: snap.active };
+}
+
+export function logon() {
+  const i = exec.scenario.iterationInTest;
+  if (i >= TARGET) return; // k6 rounds rates up; the plan starts a few more iterations than employees
+  const out = grantOutcome(api.grant(tokens.employees[i].token, S.clientId, 'grant'));
+  check(out, { 'logon granted': (o) => o.kind === 'created' || o.kind === 'reconnected' });
+}
+
+export function keepAliveSessions() {
+  const started = exec.scenario.startTime;
+  keepAlive(api, tokens.employees, S.clientId, {
+    slot: exec.scenario.iterationInTest,
+    slots: KEEPALIVE_VUS,
+    intervalSeconds: RENEW_INTERVAL,
+    endAt: started + RUN * 1000,
+    range: (now) => [0, arrivedBy(MORNING_LOGON, TARGET, (now - started) / 1000 - LAG, STORM)],
+  });
+}
+
+export function checkPeak(data) {
+  const agencies = [];
+  for (let i = 0; i < TARGET; i++) agencies.push(tokens.employees[i].agency);
+  const demand = countByAgency(agencies);
+  verifyCount(api, tokens.meta.operator, 'peak after the storm', (snap) => data.activeBefore + expectedHeld(snap, demand), SETTLE);
+}
+
+export function monitor() {
+  readPool(api, tokens.meta.operator);
+}
