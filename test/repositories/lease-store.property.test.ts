@@ -285,7 +285,7 @@ async function checkStored(step: string, store: LeaseStore, model: AdmissionMode
 function assertProperty(open: OpenStore, numRuns: number): Promise<void> {
   return fc.assert(
     fc.asyncProperty(scenario, (sc) => runScenario(open, sc)),
-    { seed: SEED, numRuns: RUNS ?? numRuns, endOnFailure: false, verbose: 1 },
+    { seed: SEED, numRuns: RUNS ?? numRuns },
   );
 }
 
