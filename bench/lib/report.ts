@@ -1,0 +1,126 @@
+import type { BenchResult, BrokerFigures } from '../run';
+
+/** One target of the issue, for one store: met, missed, or not measured. */
+export interface TargetCheck {
+  store: string;
+  name: string;
+  target: string;
+  value: string;
+  met: boolean | null;
+}
+
+const f0 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Math.round(x).toLocaleString('en-US'));
+const f1 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(1));
+const f2 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(2));
+const mib = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x / 2 ** 20).toFixed(0)} MiB`);
+const mark = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : 'MISSED');
+
+export function targetsOf(r: BenchResult): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  for (const b of r.brokers) {
+    const bare = r.baselines.bare?.requestsPerSecond ?? null;
+    const sem = r.baselines.semaphore?.pairsPerSecond ?? null;
+    const vsBare = bare ? b.throughput.requestsPerSecond / bare : null;
+    const vsSem = sem ? b.throughput.pairsPerSecond / sem : null;
+    out.push(
+      { store: b.store, name: 'sessions held on one broker process', target: `${f0(b.held)}`, value: f0(b.countAtPeak), met: b.countAtPeak === b.held },
+      { store: b.store, name: 'logon storm to held', target: '≤ 30 s, 0 errors', value: `${f2(b.storm.seconds)} s, ${b.storm.errors} errors`, met: b.storm.seconds <= 30 && b.storm.errors === 0 },
+      { store: b.store, name: 'grant p99 under mixed load', target: '≤ 20 ms', value: `${f2(b.mixed.grant.p99)} ms`, met: b.mixed.grant.p99 <= 20 },
+      { store: b.store, name: 'admission throughput / bare Fastify', target: '≥ 0.5', value: f2(vsBare), met: vsBare === null ? null : vsBare >= 0.5 },
+      { store: b.store, name: 'admission throughput / redis-semaphore', target: '≥ 1.0', value: f2(vsSem), met: vsSem === null ? null : vsSem >= 1 },
+      {
+        store: b.store,
+        name: 'Redis memory per active grant',
+        target: '≤ 400 B',
+        value: b.memory.redisBytesPerGrant === null ? '–' : `${f0(b.memory.redisBytesPerGrant)} B`,
+        met: b.memory.redisBytesPerGrant === null ? null : b.memory.redisBytesPerGrant <= 400,
+      },
+      {
+        store: b.store,
+        name: 'expired leases reclaimed',
+        target: '≤ 5 s',
+        value: b.reclaim.secondsAfterLastExpiry === null ? `not all (${b.reclaim.leftAfterWait} left)` : `${f1(b.reclaim.secondsAfterLastExpiry)} s`,
+        met: b.reclaim.secondsAfterLastExpiry === null ? false : b.reclaim.secondsAfterLastExpiry <= 5,
+      },
+    );
+  }
+  return out;
+}
+
+function rows(r: BenchResult): string[][] {
+  const head = ['', ...r.brokers.map((b) => `broker, ${b.store === 'redis' ? 'Redis' : 'embedded store'}`)];
+  const line = (label: string, f: (b: BrokerFigures) => string) => [label, ...r.brokers.map(f)];
+  const lat = (x: { p50: number; p95: number; p99: number }) => `${f2(x.p50)} / ${f2(x.p95)} / ${f2(x.p99)}`;
+  return [
+    head,
+    line('held at peak (broker count)', (b) => f0(b.countAtPeak)),
+    line('logon storm: time to held', (b) => `${f2(b.storm.seconds)} s (${f0(b.storm.grantsPerSecond)}/s)`),
+    line('logon storm: errors', (b) => `${b.storm.errors} (${b.storm.statuses})`),
+    line('logon storm: grant p50/p95/p99 ms', (b) => lat(b.storm.latency)),
+    line('mixed load achieved', (b) => `${f0(b.mixed.achievedPerSecond)} ops/s of ${f0(b.mixed.offeredPerSecond)}, ${b.mixed.errors} errors`),
+    line('mixed: grant p50/p95/p99 ms', (b) => lat(b.mixed.grant)),
+    line('mixed: heartbeat p50/p95/p99 ms', (b) => lat(b.mixed.heartbeat)),
+    line('mixed: release p50/p95/p99 ms', (b) => lat(b.mixed.release)),
+    line('admission throughput', (b) => `${f0(b.throughput.pairsPerSecond)} pairs/s (${f0(b.throughput.requestsPerSecond)} req/s), ${b.throughput.errors} errors`),
+    line('throughput: grant p50/p95/p99 ms', (b) => lat(b.throughput.grant)),
+    line('  vs bare Fastify (req/s)', (b) => (r.baselines.bare ? f2(b.throughput.requestsPerSecond / r.baselines.bare.requestsPerSecond) : '–')),
+    line('  vs redis-semaphore (pairs/s)', (b) => (r.baselines.semaphore ? f2(b.throughput.pairsPerSecond / r.baselines.semaphore.pairsPerSecond) : '–')),
+    line('Redis memory per active grant', (b) => (b.memory.redisBytesPerGrant === null ? '–' : `${f0(b.memory.redisBytesPerGrant)} B`)),
+    line('broker RSS idle → at peak', (b) => `${mib(b.memory.brokerRssIdle)} → ${mib(b.memory.brokerRssAtPeak)}`),
+    line('bulk renewal (ids each) p50/max ms', (b) => `${f0(b.bulkRenewal.idsPerRequest)}: ${f1(b.bulkRenewal.p50)} / ${f1(b.bulkRenewal.max)}`),
+    line('reclaim after last expiry', (b) => (b.reclaim.secondsAfterLastExpiry === null ? `not all (${b.reclaim.leftAfterWait} left)` : `${f1(b.reclaim.secondsAfterLastExpiry)} s`)),
+  ];
+}
+
+function baselineRows(r: BenchResult): string[][] {
+  const out = [['baseline', 'throughput', 'latency']];
+  if (r.baselines.bare) out.push(['bare Fastify route', `${f0(r.baselines.bare.requestsPerSecond)} req/s`, `p99 ${f2(r.baselines.bare.p99)} ms`]);
+  if (r.baselines.semaphore) {
+    const s = r.baselines.semaphore;
+    out.push(['redis-semaphore service', `${f0(s.pairsPerSecond)} pairs/s (${f0(s.requestsPerSecond)} req/s), ${s.errors} errors`, `acquire p99 ${f2(s.acquire.p99)} ms, release p99 ${f2(s.release.p99)} ms`]);
+  }
+  return out;
+}
+
+function textTable(t: string[][]): string {
+  const widths = t[0]!.map((_, i) => Math.max(...t.map((r) => (r[i] ?? '').length)));
+  return t.map((r, k) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + (k === 0 ? '\n' + widths.map((w) => '-'.repeat(w)).join('  ') : '')).join('\n');
+}
+
+function mdTable(t: string[][]): string {
+  return [t[0]!, t[0]!.map(() => '---'), ...t.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+function targetRows(checks: TargetCheck[]): string[][] {
+  return [['store', 'target', 'wanted', 'measured', ''], ...checks.map((c) => [c.store, c.name, c.target, c.value, mark(c.met)])];
+}
+
+export function renderTable(r: BenchResult, checks: TargetCheck[]): string {
+  return [textTable(rows(r)), '', textTable(baselineRows(r)), '', textTable(targetRows(checks))].join('\n');
+}
+
+export function renderMarkdown(r: BenchResult, checks: TargetCheck[]): string {
+  const m = r.machine;
+  const s = r.settings;
+  const parts = [
+    `# Benchmark run ${r.startedAt}`,
+    '',
+    `Machine: ${m.cores} × ${m.cpus}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; Redis ${m.redis}. Load generator, broker and Redis share the machine.`,
+    `Settings: ${s.held.toLocaleString('en-US')} held; storm over ${s.stormConnections} connections; mixed load ${s.mixedRate} ops/s for ${s.mixedSeconds} s over 2 × ${s.mixedConnections} connections; throughput over ${s.throughputConnections} connections for ${s.throughputSeconds} s${s.quick ? ' (--quick)' : ''}.`,
+    '',
+    mdTable(rows(r)),
+    '',
+    mdTable(baselineRows(r)),
+    '',
+    '## Targets',
+    '',
+    mdTable(targetRows(checks)),
+  ];
+  for (const b of r.brokers) {
+    if (!b.profile) continue;
+    parts.push('', `## Where the broker's CPU time goes (${b.store}, whole run, node --cpu-prof)`, '');
+    parts.push(mdTable([['area', 'share'], ...b.profile.byArea.slice(0, 12).map((a) => [a.area, `${(a.share * 100).toFixed(1)} %`])]));
+    parts.push('', mdTable([['self time', 'function', 'where'], ...b.profile.spots.map((x) => [`${(x.share * 100).toFixed(1)} %`, x.fn, x.where])]));
+  }
+  return parts.join('\n') + '\n';
+}
