@@ -17,9 +17,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# tsc emits only .js; the Lua scripts are read at run time from dist/repositories/redis/lua.
+# tsc emits only .js: every other file under src/ (the Lua scripts the Redis store reads from
+# dist/repositories/redis/lua, the pages in dist/public) is copied next to the compiled code.
 RUN npm run build \
- && cd src && find . -name '*.lua' -exec cp --parents '{}' ../dist/ ';'
+ && cd src && find . -type f ! -name '*.ts' -exec cp --parents -t ../dist/ '{}' +
 
 # ---- deps: production dependencies only ------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps

@@ -57,9 +57,10 @@ describe('Dockerfile', () => {
     expect(runs.some((r) => /\bnpm run build\b/.test(r))).toBe(true);
   });
 
-  it('ships the Lua scripts next to the compiled store (tsc copies only .js)', () => {
+  it('ships every non-TypeScript file of src/ next to the compiled code (tsc emits only .js)', () => {
     const build = stages.find((s) => s.name === 'build')!;
-    expect(of(build, 'RUN').map(args).join('\n')).toMatch(/-name '\*\.lua'.*\.\.\/dist\//);
+    expect(of(build, 'RUN').map(args).join('\n')).toMatch(/cd src && find \. -type f ! -name '\*\.ts' -exec cp --parents -t \.\.\/dist\/ '\{\}' \+/);
+    // What that copies today, and where the code looks for it.
     expect(readFileSync(join(repoRoot, 'src', 'repositories', 'redis', 'script-loader.ts'), 'utf8')).toMatch(/join\(__dirname, 'lua'\)/);
   });
 
