@@ -5,6 +5,7 @@ import { ConfigRepository } from '../repositories/config.repository';
 import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
 import { MetricsRepository } from '../repositories/metrics.repository';
 import { BrokerEvents } from './broker-events';
+import { WaitingLineRegistry } from './waiting-line.registry';
 
 /** Label value used for anything not in the configuration, so label sets stay bounded. */
 export const OTHER_LABEL = 'other';
@@ -16,9 +17,6 @@ const grantOutcomes = ['created', 'reconnected', 'replayed'] as const;
 
 /** Seconds. Admission is one store round trip plus token checks: sub-millisecond to a few hundred ms. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-
-/** Reports how many employees wait for a pool (the waiting room registers one). */
-export type WaitingSource = (pool: string) => Promise<number>;
 
 /**
  * The broker's metrics.
@@ -41,7 +39,6 @@ export type WaitingSource = (pool: string) => Promise<number>;
 export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger(MetricsService.name);
   private readonly unsubscribe: (() => void)[] = [];
-  private waitingSource: WaitingSource = async () => 0;
   private inFlight: Promise<void> | null = null;
 
   private readonly pools: Set<string>;
@@ -77,6 +74,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly events: BrokerEvents,
     private readonly config: ConfigRepository,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    private readonly waiting: WaitingLineRegistry,
   ) {
     const cfg = config.get().broker;
     this.pools = new Set(cfg.pools.map((p) => p.id));
@@ -139,11 +137,6 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     for (const off of this.unsubscribe.splice(0)) off();
   }
 
-  /** The waiting room registers how it counts waiting employees; until then every pool reports 0. */
-  setWaitingSource(source: WaitingSource): void {
-    this.waitingSource = source;
-  }
-
   /** Refreshes the shared-state gauges from the store and renders the registry. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     await this.refreshSharedState();
@@ -168,7 +161,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       snapshots = await withTimeout(
         Promise.all(
           pools.map(async (pool) => {
-            const [r, waiting] = await Promise.all([this.store.snapshot(pool), this.waitingSource(pool)]);
+            const [r, waiting] = await Promise.all([this.store.snapshot(pool), this.waiting.count(pool)]);
             return { snapshot: r.ok ? r.value : null, waiting };
           }),
         ),

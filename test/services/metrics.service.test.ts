@@ -7,6 +7,7 @@ import { MemoryLeaseStore } from '../../src/repositories/memory/memory-lease.sto
 import { MetricsRepository } from '../../src/repositories/metrics.repository';
 import { BrokerEvents } from '../../src/services/broker-events';
 import { MetricsService } from '../../src/services/metrics.service';
+import { WaitingLineRegistry } from '../../src/services/waiting-line.registry';
 
 const input: BrokerConfigInput = {
   pools: [
@@ -32,9 +33,10 @@ async function setUp(storeOverride?: Partial<LeaseStore>) {
   await store.syncPools(poolSpecsFromConfig(broker));
   const events = new BrokerEvents();
   const repo = new MetricsRepository();
-  const service = new MetricsService(repo, events, config, Object.assign(store, storeOverride ?? {}));
+  const waiting = new WaitingLineRegistry();
+  const service = new MetricsService(repo, events, config, Object.assign(store, storeOverride ?? {}), waiting);
   service.onModuleInit();
-  return { store, events, repo, service };
+  return { store, events, repo, service, waiting };
 }
 
 const values = async (repo: MetricsRepository, name: string) =>
@@ -75,8 +77,8 @@ describe('MetricsService', () => {
   });
 
   it('a waiting source registered by the waiting room fills broker_pool_waiting_sessions', async () => {
-    const { repo, service } = await setUp();
-    service.setWaitingSource(async (pool) => (pool === 'vpn' ? 17 : 0));
+    const { repo, service, waiting } = await setUp();
+    waiting.register(async (pool) => (pool === 'vpn' ? 17 : 0));
     await service.refreshSharedState();
     expect(await values(repo, 'broker_pool_waiting_sessions')).toEqual({ '{"pool":"vpn"}': 17 });
   });
