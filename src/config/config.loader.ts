@@ -48,6 +48,10 @@ export function loadYamlFile<S extends z.ZodTypeAny>(file: string, schema: S): z
 const envSchema = z.object({
   BROKER_CONFIG: z.string().min(1).optional(),
   REDIS_URL: z.string().url().optional(),
+  REDIS_SENTINELS: z.string().regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, 'must be host:port[,host:port…]').optional(),
+  REDIS_SENTINEL_MASTER: z.string().min(1).optional(),
+  REDIS_CLUSTER_NODES: z.string().regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, 'must be host:port[,host:port…]').optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,64}$/).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOST: z.string().min(1).optional(),
@@ -58,10 +62,18 @@ const envSchema = z.object({
   NODE_ENV: z.string().optional(),
 });
 
+export type HostPort = { host: string; port: number };
+export type RedisTarget =
+  | { mode: 'standalone'; url: string; password?: string }
+  | { mode: 'sentinel'; sentinels: HostPort[]; master: string; password?: string }
+  | { mode: 'cluster'; nodes: HostPort[]; password?: string };
+
 export interface AppConfig {
   configFile: string;
   broker: BrokerConfig;
-  /** Unset → the embedded in-process store. */
+  /** null → the embedded in-process store (one replica). */
+  redis: RedisTarget | null;
+  /** The standalone URL, when that is the mode. */
   redisUrl: string | null;
   redisKeyPrefix: string;
   port: number;
@@ -86,14 +98,15 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = proces
   const e = parsedEnv.data;
   const configFile = resolve(cwd, e.BROKER_CONFIG ?? DEFAULT_CONFIG_FILE);
   const broker = loadYamlFile(configFile, brokerConfigSchema);
+  const redis = redisTarget(e);
   const stateDir = resolve(cwd, e.BROKER_STATE_DIR ?? '.broker');
   const generatedSecrets: string[] = [];
 
   let jwtSecret: string | null = null;
   if (broker.auth.mode === 'hs256') {
     if (e.BROKER_JWT_SECRET) jwtSecret = e.BROKER_JWT_SECRET;
-    else if (e.REDIS_URL) {
-      throw new ConfigError('environment', [{ path: 'BROKER_JWT_SECRET', reason: 'required with auth.mode hs256 when REDIS_URL is set (replicas must share it)' }]);
+    else if (redis) {
+      throw new ConfigError('environment', [{ path: 'BROKER_JWT_SECRET', reason: 'required with auth.mode hs256 when Redis is configured (replicas must share it)' }]);
     } else {
       jwtSecret = devSecret(stateDir, 'dev-jwt-secret');
       generatedSecrets.push('BROKER_JWT_SECRET');
@@ -101,8 +114,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = proces
   }
   let pseudonymKey = e.BROKER_PSEUDONYM_KEY ?? null;
   if (!pseudonymKey) {
-    if (e.REDIS_URL) {
-      throw new ConfigError('environment', [{ path: 'BROKER_PSEUDONYM_KEY', reason: 'required when REDIS_URL is set (replicas must pseudonymise alike)' }]);
+    if (redis) {
+      throw new ConfigError('environment', [{ path: 'BROKER_PSEUDONYM_KEY', reason: 'required when Redis is configured (replicas must pseudonymise alike)' }]);
     }
     pseudonymKey = devSecret(stateDir, 'dev-pseudonym-key');
     generatedSecrets.push('BROKER_PSEUDONYM_KEY');
@@ -111,7 +124,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = proces
   return {
     configFile,
     broker,
-    redisUrl: e.REDIS_URL ?? null,
+    redis,
+    redisUrl: redis?.mode === 'standalone' ? redis.url : null,
     redisKeyPrefix: e.REDIS_KEY_PREFIX ?? 'tb:',
     port: e.PORT ?? 8080,
     host: e.HOST ?? '127.0.0.1',
@@ -131,4 +145,24 @@ export function devSecret(stateDir: string, name: string): string {
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
   return secret;
+}
+
+function hostPorts(list: string): HostPort[] {
+  return list.split(',').map((hp) => {
+    const i = hp.lastIndexOf(':');
+    return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+  });
+}
+
+function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | null {
+  const set = [e.REDIS_URL && 'REDIS_URL', e.REDIS_SENTINELS && 'REDIS_SENTINELS', e.REDIS_CLUSTER_NODES && 'REDIS_CLUSTER_NODES'].filter(Boolean);
+  if (set.length > 1) throw new ConfigError('environment', [{ path: set.join(', '), reason: 'set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES' }]);
+  const password = e.REDIS_PASSWORD ? { password: e.REDIS_PASSWORD } : {};
+  if (e.REDIS_URL) return { mode: 'standalone', url: e.REDIS_URL, ...password };
+  if (e.REDIS_SENTINELS) {
+    if (!e.REDIS_SENTINEL_MASTER) throw new ConfigError('environment', [{ path: 'REDIS_SENTINEL_MASTER', reason: 'required with REDIS_SENTINELS' }]);
+    return { mode: 'sentinel', sentinels: hostPorts(e.REDIS_SENTINELS), master: e.REDIS_SENTINEL_MASTER, ...password };
+  }
+  if (e.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes: hostPorts(e.REDIS_CLUSTER_NODES), ...password };
+  return null;
 }

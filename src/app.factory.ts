@@ -1,0 +1,85 @@
+import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import type { AppConfig } from './config/config.loader';
+import { BrokerError, type FieldProblem } from './errors/error-codes';
+import { ProblemFilter } from './errors/problem.filter';
+
+/** Bodies are small JSON documents; agents' bulk renewals carry thousands of ids. */
+export const BODY_LIMIT = 64 * 1024;
+export const BULK_BODY_LIMIT = 4 * 1024 * 1024;
+
+export interface CreateAppOptions {
+  /** Keep Nest's own bootstrap logging quiet (tests). */
+  quiet?: boolean;
+}
+
+/** Builds the whole application, configured alike for src/main.ts and the tests. */
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true, return503OnClosing: true, forceCloseConnections: 'idle' });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRoute', (route) => {
+    if (route.url.endsWith('/renewals')) route.bodyLimit = BULK_BODY_LIMIT;
+  });
+  // JSON only. Nest turns Fastify's own parser errors into bare HTTP errors without their codes, so the
+  // parser raises domain errors itself. An empty body is "no body" (heartbeat and release take none).
+  const defaultJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' || body === undefined) return done(null, undefined);
+    defaultJson(req, body as string, (err, value) =>
+      err ? done(new BrokerError('malformed-json', 'the body is not valid JSON'), undefined) : done(null, value),
+    );
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: true,
+    // The JSON parser is ours (above); Nest's would answer parse errors without our codes.
+    bodyParser: false,
+    ...(options.quiet ? { logger: false } : {}),
+  });
+  if (!options.quiet) app.useLogger(app.get(Logger));
+
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+      exceptionFactory: (errors) => {
+        const list = flattenValidation(errors);
+        return new BrokerError('validation-failed', list.map((e) => `${e.path}: ${e.message}`).join('; ') || 'the body is not valid', { errors: list });
+      },
+    }),
+  );
+  app.useGlobalFilters(new ProblemFilter());
+  // Live updates for the pages at /ws (src/gateways/live.gateway.ts), on the same port as the API.
+  app.useWebSocketAdapter(new WsAdapter(app));
+  app.enableShutdownHooks();
+
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Telework remote-access broker')
+      .setDescription('Capacity pools and session grants for VPN gateways and virtual desktops. Errors are application/problem+json with a stable `code`.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
+  return app;
+}
+
+function flattenValidation(errors: ValidationError[], parent = ''): FieldProblem[] {
+  return errors.flatMap((e) => {
+    const path = `${parent}/${e.property}`;
+    const own = Object.values(e.constraints ?? {}).map((message) =>
+      e.constraints?.whitelistValidation === message ? { path, message: 'unknown field' } : { path, message },
+    );
+    return [...own, ...flattenValidation(e.children ?? [], path)];
+  });
+}

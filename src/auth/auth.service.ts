@@ -1,0 +1,108 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type KeyLike } from 'jose';
+import { BrokerError } from '../errors/error-codes';
+import { ConfigRepository } from '../repositories/config.repository';
+import { PseudonymService } from '../services/pseudonym.service';
+import type { Principal } from './principal';
+import { roles as knownRoles, type Role } from './token-minter';
+
+const agencyPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const memberRefPattern = /^[a-z0-9][a-z0-9-]{0,62}\/[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Verifies bearer tokens (HS256 secret, a PEM public key, or a JWKS URL) and turns them into a Principal. */
+@Injectable()
+export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+  private keyPromise: Promise<Uint8Array | KeyLike | JWTVerifyGetKey> | null = null;
+
+  constructor(
+    private readonly config: ConfigRepository,
+    private readonly pseudonyms: PseudonymService,
+  ) {}
+
+  private key(): Promise<Uint8Array | KeyLike | JWTVerifyGetKey> {
+    if (!this.keyPromise) {
+      const { auth } = this.config.get().broker;
+      const algs = auth.algorithms;
+      this.keyPromise =
+        auth.mode === 'hs256'
+          ? Promise.resolve(new TextEncoder().encode(this.config.get().jwtSecret!))
+          : auth.mode === 'public-key'
+            ? importSPKI(readFileSync(auth.publicKeyFile!, 'utf8'), algs?.[0] ?? 'RS256')
+            : Promise.resolve(createRemoteJWKSet(new URL(auth.jwksUrl!), { cooldownDuration: 30_000 }));
+    }
+    return this.keyPromise;
+  }
+
+  private algorithms(): string[] {
+    const { auth } = this.config.get().broker;
+    if (auth.algorithms) return auth.algorithms;
+    return auth.mode === 'hs256' ? ['HS256'] : ['RS256', 'PS256', 'ES256', 'EdDSA'];
+  }
+
+  /** Verifies an Authorization header value. Throws BrokerError token-missing / token-invalid / token-expired. */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    if (!authorization) throw new BrokerError('token-missing', 'send Authorization: Bearer <token>');
+    const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization.trim());
+    if (!match) throw new BrokerError('token-invalid', 'the Authorization header must be "Bearer <JWT>"');
+    return this.verify(match[1]!);
+  }
+
+  async verify(token: string): Promise<Principal> {
+    const { auth } = this.config.get().broker;
+    let payload: JWTPayload;
+    try {
+      const key = await this.key();
+      const options = { issuer: auth.issuer, audience: auth.audience, algorithms: this.algorithms(), clockTolerance: auth.clockToleranceSeconds };
+      payload =
+        typeof key === 'function'
+          ? (await jwtVerify(token, key, options)).payload
+          : (await jwtVerify(token, key, options)).payload;
+    } catch (e) {
+      if (e instanceof errors.JWTExpired) throw new BrokerError('token-expired', 'the token has expired; get a new one');
+      if (e instanceof errors.JOSEError) throw new BrokerError('token-invalid', describeJoseError(e));
+      this.logger.error(`token verification failed: ${(e as Error).message}`);
+      throw new BrokerError('token-invalid', 'the token could not be verified');
+    }
+    return this.principalOf(payload);
+  }
+
+  private principalOf(payload: JWTPayload): Principal {
+    const { claims } = this.config.get().broker.auth;
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 256) {
+      throw new BrokerError('token-invalid', 'the token has no subject (sub)');
+    }
+    const agency = payload[claims.agency];
+    if (typeof agency !== 'string' || !agencyPattern.test(agency)) {
+      throw new BrokerError('token-invalid', `the token has no valid "${claims.agency}" claim`);
+    }
+    const rawRoles = payload[claims.roles];
+    const roleList: Role[] = Array.isArray(rawRoles)
+      ? rawRoles.filter((r): r is Role => typeof r === 'string' && (knownRoles as readonly string[]).includes(r))
+      : typeof rawRoles === 'string' && (knownRoles as readonly string[]).includes(rawRoles)
+        ? [rawRoles as Role]
+        : [];
+    if (roleList.length === 0) roleList.push('employee');
+    const rawMembers = payload[claims.members];
+    const members = Array.isArray(rawMembers)
+      ? new Set(rawMembers.filter((m): m is string => typeof m === 'string' && memberRefPattern.test(m)))
+      : null;
+    return { owner: this.pseudonyms.of(payload.sub), agency, roles: new Set(roleList), members };
+  }
+}
+
+function describeJoseError(e: InstanceType<typeof errors.JOSEError>): string {
+  switch (e.code) {
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'the token signature does not verify';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return `the token's ${(e as InstanceType<typeof errors.JWTClaimValidationFailed>).claim} claim is not accepted`;
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'the token is signed with an algorithm that is not accepted';
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return 'no key of the identity provider matches the token';
+    default:
+      return 'the token is malformed or cannot be verified';
+  }
+}

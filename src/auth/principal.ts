@@ -1,0 +1,15 @@
+import type { Role } from './token-minter';
+
+/** Who is calling, as taken from a verified token. `owner` is the pseudonym; the raw subject stays here only. */
+export interface Principal {
+  /** Keyed hash of the token subject: what stores, audit and responses see. */
+  owner: string;
+  agency: string;
+  roles: ReadonlySet<Role>;
+  /** For gateway agents: "<pool>/<member>" entries they may report for; null = any. */
+  members: ReadonlySet<string> | null;
+}
+
+export function hasRole(p: Principal, ...roles: Role[]): boolean {
+  return roles.some((r) => p.roles.has(r));
+}

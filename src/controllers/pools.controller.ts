@@ -1,0 +1,56 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/auth.guard';
+import { CurrentPrincipal } from '../auth/principal.decorator';
+import type { Principal } from '../auth/principal';
+import { BulkRenewalDto, BulkRenewalResultView } from '../dtos/grant.dto';
+import { PoolView } from '../dtos/pool.dto';
+import { IdPipe } from '../dtos/id.pipe';
+import { GrantService } from '../services/grant.service';
+import { PoolService } from '../services/pool.service';
+import { ApiProblems } from './problem-responses';
+import { poolView } from './views';
+
+@ApiTags('pools')
+@ApiBearerAuth()
+@Controller('v1/pools')
+export class PoolsController {
+  constructor(
+    private readonly pools: PoolService,
+    private readonly grants: GrantService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Every pool: capacity, active sessions, per member and per agency' })
+  @ApiResponse({ status: 200, type: [PoolView] })
+  @ApiProblems()
+  async list(): Promise<PoolView[]> {
+    return (await this.pools.snapshots()).map(poolView);
+  }
+
+  @Get(':pool')
+  @ApiOperation({ summary: 'One pool: capacity, active sessions, per member and per agency' })
+  @ApiResponse({ status: 200, type: PoolView })
+  @ApiProblems(400, 404)
+  async get(@Param('pool', IdPipe) pool: string): Promise<PoolView> {
+    return poolView(await this.pools.snapshot(pool));
+  }
+
+  @Post(':pool/members/:member/renewals')
+  @HttpCode(200)
+  @Roles('gateway-agent')
+  @ApiOperation({
+    summary: 'Gateway / session-host agent: renew every lease this member still carries, report ended sessions',
+    description: 'Leases of this member that are not reported (and older than the grace period) expire.',
+  })
+  @ApiResponse({ status: 200, type: BulkRenewalResultView })
+  @ApiProblems(400, 403, 404, 413)
+  async bulkRenew(
+    @CurrentPrincipal() who: Principal,
+    @Param('pool', IdPipe) pool: string,
+    @Param('member', IdPipe) member: string,
+    @Body() body: BulkRenewalDto,
+  ): Promise<BulkRenewalResultView> {
+    return this.grants.bulkRenew(who, pool, member, body.active, body.ended ?? []);
+  }
+}

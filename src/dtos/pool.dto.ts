@@ -1,0 +1,33 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class MemberView {
+  @ApiProperty({ example: 'gw-01' }) id!: string;
+  @ApiPropertyOptional() host?: string;
+  @ApiProperty({ enum: ['active', 'drain', 'out-of-service'] }) state!: string;
+  @ApiProperty() maxSessions!: number;
+  @ApiProperty() active!: number;
+}
+
+export class AgencyView {
+  @ApiProperty({ example: 'justice' }) id!: string;
+  @ApiProperty() guaranteed!: number;
+  @ApiProperty() maximum!: number;
+  @ApiProperty() active!: number;
+}
+
+export class PoolView {
+  @ApiProperty({ example: 'vpn-statenet' }) id!: string;
+  @ApiProperty({ enum: ['vpn', 'vdi'] }) kind!: string;
+  @ApiPropertyOptional() name?: string;
+  @ApiProperty({ enum: ['breadth-first', 'depth-first'] }) strategy!: string;
+  @ApiProperty({ nullable: true, type: Number }) licenceLimit!: number | null;
+  @ApiProperty({ description: 'Sessions the members in service can hold, capped by the licence limit' }) capacity!: number;
+  @ApiProperty({ description: 'Sessions held now (including on members in drain)' }) active!: number;
+  @ApiProperty({ description: 'Slots a new grant could take now' }) free!: number;
+  @ApiProperty() utilisation!: number;
+  @ApiProperty() perEmployeeLimit!: number;
+  @ApiProperty() leaseTtlSeconds!: number;
+  @ApiProperty({ type: [MemberView] }) members!: MemberView[];
+  @ApiProperty({ type: [AgencyView] }) agencies!: AgencyView[];
+  @ApiProperty() at!: string;
+}

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { createApp } from './app.factory';
+import { ConfigError, loadAppConfig } from './config/config.loader';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadAppConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`telework-broker: ${e.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw e;
+  }
+  const app = await createApp(config);
+  const log = (msg: string) => process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`);
+  for (const s of config.generatedSecrets) log(`${s} is not set: using a generated local secret in ${config.stateDir} (fine for one local instance, never for production)`);
+  await app.listen(config.port, config.host);
+  log(`broker listening on http://${config.host}:${config.port} (store: ${config.redis ? `redis ${config.redis.mode}` : 'embedded, single replica'}; config: ${config.configFile}; API docs: /docs)`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`telework-broker: failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

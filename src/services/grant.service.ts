@@ -1,0 +1,131 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { hasRole, type Principal } from '../auth/principal';
+import type { BulkRenewResult, ExpiredLease, Grant, GrantResult } from '../domain/grant';
+import { GRANT_ID } from '../dtos/grant.dto';
+import { BrokerError } from '../errors/error-codes';
+import { ConfigRepository } from '../repositories/config.repository';
+import { LEASE_STORE, type LeaseResult, type LeaseStore } from '../repositories/lease-store';
+import { BrokerEvents } from './broker-events';
+import { failureError, refusalError, storeCall } from './lease-errors';
+
+export interface GrantOutcome {
+  grant: Grant;
+  outcome: 'created' | 'reconnected' | 'replayed';
+}
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** The grant lifecycle: admission, renewal, release, reads and agents' bulk renewal. */
+@Injectable()
+export class GrantService {
+  constructor(
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    private readonly events: BrokerEvents,
+    private readonly config: ConfigRepository,
+  ) {}
+
+  async request(who: Principal, pool: string, clientId: string | undefined, idempotencyKey: string | undefined): Promise<GrantOutcome> {
+    if (!hasRole(who, 'employee', 'operator')) throw new BrokerError('forbidden', 'gateway agents cannot hold sessions');
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new BrokerError('invalid-idempotency-key', 'Idempotency-Key must be 8–128 characters of letters, digits, ".", "_", ":" or "-"', {
+        errors: [{ path: 'header:idempotency-key', message: 'must match ^[A-Za-z0-9._:-]{8,128}$' }],
+      });
+    }
+    const t0 = performance.now();
+    const result = this.unwrap(
+      await this.call('grant', () =>
+        this.store.grant({
+          pool,
+          owner: who.owner,
+          agency: who.agency,
+          clientId: clientId ?? 'default',
+          newGrantId: `${pool}.${randomBytes(12).toString('base64url')}`,
+          ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+        }),
+      ),
+    );
+    const durationMs = performance.now() - t0;
+    this.emitExpired(result.expired);
+    if (result.outcome === 'refused') {
+      this.events.emit('refused', { pool, agency: who.agency, code: result.code, durationMs });
+      throw refusalError(result.code, result.retryAfterSeconds);
+    }
+    this.events.emit('granted', { pool, agency: who.agency, member: result.grant.member, outcome: result.outcome, durationMs });
+    return narrow(result);
+  }
+
+  async get(who: Principal, grantId: string): Promise<Grant> {
+    const { pool } = parseGrantId(grantId);
+    if (hasRole(who, 'operator')) return this.unwrap(await this.call('get', () => this.store.get(pool, grantId)));
+    if (!hasRole(who, 'gateway-agent')) return this.unwrap(await this.call('get', () => this.store.get(pool, grantId, who.owner)));
+    // An agent checks grants presented on its own members (a read: nothing changes before the check).
+    const grant = this.unwrap(await this.call('get', () => this.store.get(pool, grantId)));
+    if (grant.owner !== who.owner && !mayActFor(who, grant.pool, grant.member)) throw failureError('grant-not-found');
+    return grant;
+  }
+
+  async heartbeat(who: Principal, grantId: string): Promise<Grant> {
+    const { pool } = parseGrantId(grantId);
+    const grant = this.unwrap(await this.call('heartbeat', () => this.store.heartbeat(pool, grantId, who.owner)));
+    this.events.emit('renewed', { pool, member: grant.member, count: 1 });
+    return grant;
+  }
+
+  /** The owner ends their session; an operator may end anyone's. */
+  async release(who: Principal, grantId: string): Promise<Grant> {
+    const { pool } = parseGrantId(grantId);
+    const owner = hasRole(who, 'operator') ? undefined : who.owner;
+    const grant = this.unwrap(await this.call('release', () => this.store.release(pool, grantId, owner)));
+    this.events.emit('released', { pool, agency: grant.agency, member: grant.member });
+    return grant;
+  }
+
+  /** The caller's own live grants in every pool. */
+  async listMine(who: Principal): Promise<Grant[]> {
+    const pools = this.config.get().broker.pools.map((p) => p.id);
+    const lists = await Promise.all(pools.map((p) => this.call('listByOwner', () => this.store.listByOwner(p, who.owner))));
+    return lists.flat().sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async bulkRenew(who: Principal, pool: string, member: string, active: string[], ended: string[]): Promise<BulkRenewResult> {
+    if (!mayActFor(who, pool, member)) {
+      throw new BrokerError('forbidden', `this agent token is not for member ${pool}/${member}`);
+    }
+    const result = this.unwrap(await this.call('bulkRenew', () => this.store.bulkRenew({ pool, member, active, ended })));
+    if (result.renewed > 0) this.events.emit('renewed', { pool, member, count: result.renewed });
+    return result;
+  }
+
+  private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return storeCall(operation, fn, (durationMs, ok) => this.events.emit('storeCall', { operation, durationMs, ok }));
+  }
+
+  private unwrap<T>(r: LeaseResult<T>): T {
+    if (!r.ok) throw failureError(r.failure);
+    return r.value;
+  }
+
+  private emitExpired(expired: ExpiredLease[]): void {
+    for (const e of expired) this.events.emit('expired', { pool: e.pool, agency: e.agency, member: e.member });
+  }
+}
+
+function narrow(r: Extract<GrantResult, { grant: Grant }>): GrantOutcome {
+  return { grant: r.grant, outcome: r.outcome };
+}
+
+/** Splits `<pool>.<random>`; a malformed id is a 400, not a lookup. */
+export function parseGrantId(id: string): { pool: string } {
+  const m = GRANT_ID.exec(id);
+  if (!m) {
+    throw new BrokerError('invalid-grant-id', 'a grant id looks like "<pool>.<16 characters>"', { errors: [{ path: 'path:id', message: 'not a grant id' }] });
+  }
+  return { pool: m[1]! };
+}
+
+/** A gateway agent may act for a member if its token names it, or names no members at all. */
+function mayActFor(who: Principal, pool: string, member: string): boolean {
+  if (!hasRole(who, 'gateway-agent')) return false;
+  return who.members === null || who.members.has(`${pool}/${member}`);
+}

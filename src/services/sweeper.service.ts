@@ -1,0 +1,63 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigRepository } from '../repositories/config.repository';
+import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+import { BrokerEvents } from './broker-events';
+
+const SWEEP_BATCH = 1000;
+
+/**
+ * Reclaims leases nobody renewed, every `leases.sweepIntervalSeconds`, looping
+ * until a pool has none left. Every replica sweeps; reaping is atomic in the
+ * store, so two sweeps never reclaim the same lease twice.
+ */
+@Injectable()
+export class SweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(SweeperService.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+
+  constructor(
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    private readonly config: ConfigRepository,
+    private readonly events: BrokerEvents,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const everyMs = this.config.get().broker.leases.sweepIntervalSeconds * 1000;
+    this.timer = setInterval(() => void this.sweep(), everyMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One sweep over every pool; returns how many leases were reclaimed. Overlapping calls share one run. */
+  sweep(): Promise<number> {
+    if (!this.running) {
+      this.running = this.sweepAll().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  private async sweepAll(): Promise<number> {
+    let total = 0;
+    for (const pool of this.config.get().broker.pools.map((p) => p.id)) {
+      try {
+        for (;;) {
+          const expired = await this.store.reap(pool, SWEEP_BATCH);
+          for (const e of expired) this.events.emit('expired', { pool: e.pool, agency: e.agency, member: e.member });
+          total += expired.length;
+          if (expired.length < SWEEP_BATCH) break;
+        }
+      } catch (e) {
+        this.logger.warn(`sweep of pool ${pool} failed: ${(e as Error).message}`);
+      }
+    }
+    return total;
+  }
+}
