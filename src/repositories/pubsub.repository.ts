@@ -1,8 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ConfigRepository } from './config.repository';
+import { redisClient } from './lease-store.provider';
 
 /**
  * A message for live pages: to everyone subscribed to `topic`, or, with
@@ -41,22 +42,22 @@ export function liveChannel(keyPrefix: string): string {
 export class PubSubRepository implements OnApplicationShutdown {
   private readonly log = new Logger(PubSubRepository.name);
   private readonly local = new EventEmitter();
-  private readonly pub: Redis | null;
-  private readonly sub: Redis | null;
+  private readonly pub: Redis | Cluster | null;
+  private readonly sub: Redis | Cluster | null;
   private readonly channel: string;
   private subscribed: Promise<unknown> | null = null;
   /** Identifies this replica in envelopes (for logs and tests, not for routing). */
   readonly origin = randomUUID();
 
   constructor(config: ConfigRepository) {
-    const { redisUrl, redisKeyPrefix } = config.get();
+    const { redis, redisKeyPrefix } = config.get();
     this.channel = liveChannel(redisKeyPrefix);
     this.local.setMaxListeners(100);
-    if (redisUrl) {
-      // A subscribed connection can do nothing else, hence two.
+    if (redis) {
+      // A subscribed connection can do nothing else, hence two (standalone, Sentinel or Cluster, as the store).
       // No offline queue: a live update that cannot go out now is stale by the time Redis is back.
-      this.pub = new Redis(redisUrl, { connectionName: 'broker-live-pub', enableOfflineQueue: false });
-      this.sub = new Redis(redisUrl, { lazyConnect: true, connectionName: 'broker-live-sub' });
+      this.pub = redisClient(redis, { connectionName: 'broker-live-pub', enableOfflineQueue: false });
+      this.sub = redisClient(redis, { lazyConnect: true, connectionName: 'broker-live-sub', maxRetriesPerRequest: null });
       for (const c of [this.pub, this.sub]) c.on('error', (e: Error) => this.log.warn(`live pub/sub: ${e.message}`));
       this.sub.on('message', (channel: string, text: string) => {
         if (channel !== this.channel) return;

@@ -128,7 +128,8 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       e.on('storeCall', (p) => {
         const operation = /^[A-Za-z][A-Za-z0-9-]{0,31}$/.test(p.operation) ? p.operation : OTHER_LABEL;
         this.storeLatency.observe({ operation }, p.durationMs / 1000);
-        if (!p.ok) this.storeErrors.inc({ operation });
+        // Adding 0 creates the error series with the first call, so rate() and dashboards see it before any error.
+        this.storeErrors.inc({ operation }, p.ok ? 0 : 1);
       }),
     );
   }

@@ -6,7 +6,9 @@ import { PubSubRepository, type LiveEnvelope } from '../../src/repositories/pubs
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
 function repo(redisUrl: string | null, prefix: string): PubSubRepository {
-  return new PubSubRepository(new ConfigRepository({ redisUrl, redisKeyPrefix: prefix } as AppConfig));
+  return new PubSubRepository(
+    new ConfigRepository({ redis: redisUrl ? { mode: 'standalone', url: redisUrl } : null, redisUrl, redisKeyPrefix: prefix } as AppConfig),
+  );
 }
 
 function next(r: PubSubRepository, n = 1): Promise<LiveEnvelope[]> {

@@ -1,0 +1,70 @@
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
+import { Public } from '../auth/auth.guard';
+import { BrokerError } from '../errors/error-codes';
+import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+
+/** A readiness probe gives up on the store after this. */
+export const STORE_PING_TIMEOUT_MS = 1_000;
+
+/**
+ * Kubernetes probes. Liveness: the process answers (restart it if not).
+ * Readiness: the state store answers too; while it does not, the load
+ * balancer sends no traffic here, and grants could not be decided anyway.
+ */
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+  ) {}
+
+  @Get('live')
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Liveness: the process is up' })
+  @ApiResponse({ status: 200, description: '{"status":"ok"}' })
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Readiness: the state store answers' })
+  @ApiResponse({ status: 200, description: '{"status":"ok","info":{"store":{"status":"up","kind":"redis"}},...}' })
+  @ApiResponse({ status: 503, description: 'application/problem+json, code store-unavailable' })
+  async ready(): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([() => this.storeUp()]);
+    } catch (e) {
+      if (e instanceof ServiceUnavailableException) {
+        const store = (e.getResponse() as HealthCheckResult).error?.store;
+        throw new BrokerError('store-unavailable', `not ready: the ${this.store.kind} store does not answer (${String(store?.message ?? 'no answer')})`, {
+          retryAfterSeconds: 5,
+        });
+      }
+      throw e;
+    }
+  }
+
+  private async storeUp() {
+    const check = this.indicator.check('store');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.store.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${STORE_PING_TIMEOUT_MS} ms`)), STORE_PING_TIMEOUT_MS);
+        }),
+      ]);
+      return check.up({ kind: this.store.kind });
+    } catch (e) {
+      return check.down({ kind: this.store.kind, message: (e as Error).message });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

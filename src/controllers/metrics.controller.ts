@@ -1,0 +1,26 @@
+import { Controller, Get, Header, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Public } from '../auth/auth.guard';
+import { MetricsService } from '../services/metrics.service';
+
+/**
+ * Prometheus scrape endpoint. No token: Prometheus scrapes it over the
+ * cluster network, and in production it must be reachable there only (the
+ * ingress does not route /metrics; a NetworkPolicy admits the Prometheus
+ * namespace). It carries no employee data, only pool, member and agency ids.
+ */
+@ApiExcludeController()
+@Public()
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: MetricsService) {}
+
+  @Get()
+  @Header('Cache-Control', 'no-store')
+  async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    const { contentType, body } = await this.metrics.scrape();
+    void reply.header('Content-Type', contentType);
+    return body;
+  }
+}

@@ -1,0 +1,141 @@
+import { connectLive, el, fmt, forgetToken, pct, storeToken, takeToken } from '/assets/live.js';
+
+const MANDATE = 60_000;
+const pools = new Map(); // id → newest pool view (by store time `at`)
+const $ = (id) => document.getElementById(id);
+let live = null;
+
+function level(ratio) {
+  return ratio >= 0.9 ? 'bad' : ratio >= 0.8 ? 'warn' : 'ok';
+}
+
+function bar(ratio, marks = []) {
+  const b = el('div', { class: 'bar', 'data-level': level(ratio) }, el('div', { class: 'fill', style: { width: `${Math.min(1, ratio) * 100}%` } }));
+  for (const m of marks) b.append(el('div', { class: `mark ${m.class ?? ''}`, style: { left: `${Math.min(1, m.at) * 100}%` }, title: m.title }));
+  return b;
+}
+
+function memberTile(m) {
+  const ratio = m.maxSessions > 0 ? m.active / m.maxSessions : 0;
+  return el(
+    'div',
+    { class: 'member', 'data-state': m.state, 'data-level': level(ratio), 'data-member': m.id, title: m.host ?? m.id },
+    el('div', { class: 'level', style: { height: `${Math.min(1, ratio) * 100}%` } }),
+    el('div', { class: 'id', text: m.id }),
+    el('div', { class: 'count num', text: `${fmt(m.active)} / ${fmt(m.maxSessions)}` }),
+    m.state !== 'active' ? el('div', { class: 'state', text: m.state === 'drain' ? 'drain' : 'out of service' }) : null,
+  );
+}
+
+function poolCard(p) {
+  const util = p.capacity > 0 ? p.active / p.capacity : p.active > 0 ? 1 : 0;
+  const inService = p.members.filter((m) => m.state === 'active').length;
+  const agencies = [...p.agencies].sort((a, b) => b.active / b.maximum - a.active / a.maximum);
+  return el(
+    'section',
+    { class: 'panel pool', 'data-pool': p.id },
+    el('header', {}, el('h2', { text: p.name ?? p.id }), el('span', { class: 'kind', text: p.kind }), el('span', { class: 'muted', text: `${p.id} · ${p.strategy}` })),
+    el(
+      'div',
+      { class: 'headline' },
+      el('div', { class: 'figure' }, el('div', { class: 'value num', 'data-field': 'active', text: fmt(p.active) }), el('div', { class: 'label', text: 'sessions' })),
+      el('div', { class: 'figure' }, el('div', { class: 'value num', 'data-field': 'capacity', text: fmt(p.capacity) }), el('div', { class: 'label', text: p.licenceLimit ? `capacity (licence ${fmt(p.licenceLimit)})` : 'capacity in service' })),
+      el('div', { class: 'figure' }, el('div', { class: 'value num', 'data-field': 'free', text: fmt(p.free) }), el('div', { class: 'label', text: 'free' })),
+      el('div', { class: 'figure waiting', 'data-some': String(p.waiting > 0) }, el('div', { class: 'value num', 'data-field': 'waiting', text: fmt(p.waiting ?? 0) }), el('div', { class: 'label', text: 'waiting' })),
+      el('div', { class: 'figure' }, el('div', { class: 'value num', 'data-field': 'utilisation', text: pct(util) }), el('div', { class: 'label', text: 'utilisation' })),
+    ),
+    el('div', { class: 'util' }, bar(util, [{ at: 0.9, title: '90 %: alert' }])),
+    el('h3', { text: `Members — ${inService} of ${p.members.length} in service` }),
+    el('div', { class: 'members' }, p.members.map(memberTile)),
+    el('h3', { text: 'Agencies' }),
+    el(
+      'div',
+      { class: 'agencies' },
+      agencies.flatMap((a) => [
+        el('span', { text: a.id }),
+        bar(a.maximum > 0 ? a.active / a.maximum : 0, [{ at: a.maximum > 0 ? a.guaranteed / a.maximum : 0, class: 'guarantee', title: `guaranteed ${a.guaranteed}` }]),
+        el('span', { class: 'num muted', 'data-agency': a.id, text: `${fmt(a.active)} / ${fmt(a.maximum)} (g ${fmt(a.guaranteed)})` }),
+      ]),
+    ),
+  );
+}
+
+function render() {
+  const list = [...pools.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const container = $('pools');
+  container.replaceChildren(...list.map(poolCard));
+  const active = list.reduce((s, p) => s + p.active, 0);
+  const capacity = list.reduce((s, p) => s + p.capacity, 0);
+  const waiting = list.reduce((s, p) => s + (p.waiting ?? 0), 0);
+  const vpn = list.filter((p) => p.kind === 'vpn').reduce((s, p) => s + p.active, 0);
+  $('total-active').textContent = fmt(active);
+  $('total-capacity').textContent = fmt(capacity);
+  $('total-waiting').textContent = fmt(waiting);
+  $('total-waiting-box').dataset.some = String(waiting > 0);
+  $('mandate-bar').replaceWith(Object.assign(bar(vpn / MANDATE), { id: 'mandate-bar' }));
+  $('mandate-text').textContent = `${fmt(vpn)} of ${fmt(MANDATE)} (${pct(vpn / MANDATE)})`;
+  const newest = Math.max(...list.map((p) => Date.parse(p.at)));
+  if (Number.isFinite(newest)) $('updated').textContent = new Date(newest).toLocaleTimeString('en-GB');
+}
+
+let pending = false;
+function scheduleRender() {
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => {
+    pending = false;
+    render();
+  });
+}
+
+function onEvent(event, data) {
+  if (event === 'capacity.pool') {
+    const known = pools.get(data.id);
+    // Replicas' messages may cross: keep the newest snapshot (store time).
+    if (!known || Date.parse(data.at) >= Date.parse(known.at)) {
+      pools.set(data.id, data);
+      scheduleRender();
+    }
+  } else if (event === 'error') {
+    showSignin(`${data.title}${data.detail ? `: ${data.detail}` : ''}`);
+  }
+}
+
+function onStatus(state) {
+  const s = $('status');
+  s.dataset.state = state;
+  s.textContent = { live: 'live', connecting: 'connecting…', offline: 'reconnecting…', rejected: 'token rejected' }[state];
+  if (state === 'rejected') {
+    forgetToken();
+    showSignin('The token was not accepted.');
+  }
+}
+
+function showSignin(message) {
+  live?.close();
+  live = null;
+  $('signin').classList.remove('hidden');
+  $('overview').classList.add('hidden');
+  const err = $('signin-error');
+  err.textContent = message ?? '';
+  err.classList.toggle('hidden', !message);
+}
+
+function start(token) {
+  $('signin').classList.add('hidden');
+  $('overview').classList.remove('hidden');
+  live = connectLive({ token, topics: ['capacity'], onEvent, onStatus });
+}
+
+$('signin-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const token = $('token').value.trim();
+  if (!token) return;
+  storeToken(token);
+  start(token);
+});
+
+setInterval(() => ($('clock').textContent = new Date().toLocaleTimeString('en-GB')), 1000);
+const token = takeToken();
+if (token) start(token);
+else showSignin();
