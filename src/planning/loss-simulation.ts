@@ -79,6 +79,9 @@ const BLOCK = 1 << BLOCK_BITS;
  * queue of counts: who leaves does not matter, only how many), with a count per block of 64
  * ticks so the clock skips quiet stretches. Each request is O(1). Retries, which are few, wait
  * in a binary min-heap.
+ *
+ * Order within a tick, which the replay schedule reproduces: departures, then first requests in
+ * the order drawn, then retries by session number.
  */
 export function simulateLossDay(day: TickedDay, capacity: number, policy: RetryPolicy | null, retryKey: number): LossDay {
   const attempts = new Int32Array(SLOTS_PER_DAY);
@@ -127,8 +130,8 @@ export function simulateLossDay(day: TickedDay, capacity: number, policy: RetryP
         for (;;) {
           const l = 2 * i + 1;
           if (l >= rSize) break;
-          const c = l + 1 < rSize && rTick[l + 1]! < rTick[l]! ? l + 1 : l;
-          if (rTick[c]! >= lt) break;
+          const c = l + 1 < rSize && (rTick[l + 1]! < rTick[l]! || (rTick[l + 1] === rTick[l] && rSession[l + 1]! < rSession[l]!)) ? l + 1 : l;
+          if (rTick[c]! > lt || (rTick[c] === lt && rSession[c]! > ls)) break;
           rTick[i] = rTick[c]!;
           rSession[i] = rSession[c]!;
           rRefusals[i] = rRefusals[c]!;
@@ -195,7 +198,7 @@ export function simulateLossDay(day: TickedDay, capacity: number, policy: RetryP
     let i = rSize++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (rTick[parent]! <= when) break;
+      if (rTick[parent]! < when || (rTick[parent] === when && rSession[parent]! < session)) break;
       rTick[i] = rTick[parent]!;
       rSession[i] = rSession[parent]!;
       rRefusals[i] = rRefusals[parent]!;

@@ -28,6 +28,8 @@ export interface CapacityOutcome {
   /** Mean per day, per 15-minute slot. */
   attemptsPerSlot: number[];
   refusedPerSlot: number[];
+  /** Whole-day totals of each simulated day, in replication order. */
+  dayTotals: { attempts: number[]; refused: number[]; gaveUp: number[] };
 }
 
 export interface VariantResult {
@@ -209,6 +211,7 @@ function simulateVariant(s: Scenario, seed: number, replications: number, varian
       erlangB: erlangB(capacity, busyHour.erlangs),
       attemptsPerSlot: Array.from({ length: SLOTS_PER_DAY }, (_, k) => loss.reduce((sum, d) => sum + d.attempts[k]!, 0) / replications),
       refusedPerSlot: Array.from({ length: SLOTS_PER_DAY }, (_, k) => loss.reduce((sum, d) => sum + d.refused[k]!, 0) / replications),
+      dayTotals: { attempts: loss.map((d) => sumRange(d.attempts)), refused: loss.map((d) => sumRange(d.refused)), gaveUp: loss.map((d) => sumRange(d.gaveUp)) },
     };
     cache.set(capacity, outcome);
     return outcome;

@@ -15,7 +15,7 @@ const config = {
   font: FONT,
   view: { stroke: null },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6' },
-  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'top' },
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'top', labelLimit: 400 },
   title: { fontSize: 14, anchor: 'start', subtitleFontSize: 12, subtitleColor: '#555' },
 } as const;
 
@@ -45,16 +45,24 @@ export function concurrencySpec(p: PoolPlan): TopLevelSpec {
       .filter((r) => r.minute % CONCURRENCY_STEP_MINUTES === 0)
       .map((r) => ({ variant: variantLabel(v), hour: r.minute / 60, median: r.median, low: v.concurrency.low[r.minute], high: v.concurrency.high[r.minute] })),
   );
+  // Today's capacity is labelled on the left, recommendations on the right, so close lines stay readable.
   const rules = [
-    { label: `today's capacity ${fmt(p.pool.capacity)}`, value: p.pool.capacity, colour: COLOURS.capacity, dash: [1, 0] },
-    ...variantsOf(p).map((v) => ({ label: `recommended ${variantLabel(v)}: ${fmt(v.recommendation.capacity)}`, value: v.recommendation.capacity, colour: COLOURS[v.variant], dash: [6, 3] })),
+    { label: `today's capacity ${fmt(p.pool.capacity)}`, value: p.pool.capacity, colour: COLOURS.capacity, dash: [1, 0], x: 0.2, align: 'left' },
+    ...variantsOf(p).map((v) => ({
+      label: `recommended ${variantLabel(v)}: ${fmt(v.recommendation.capacity)}`,
+      value: v.recommendation.capacity,
+      colour: COLOURS[v.variant],
+      dash: [6, 3],
+      x: 23.8,
+      align: 'right',
+    })),
   ];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     config,
     width: WIDTH,
     height: HEIGHT,
-    title: { text: `${p.pool.id}: sessions wanted over the day`, subtitle: 'median of the simulated days, shaded: 95 % of days; lines: capacities' },
+    title: { text: `${p.pool.id}: sessions wanted over the day`, subtitle: 'if nobody were refused; line: median day, shaded: 95 % of days' },
     layer: [
       {
         data: { values: rows },
@@ -86,11 +94,12 @@ export function concurrencySpec(p: PoolPlan): TopLevelSpec {
       },
       {
         data: { values: rules },
-        mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -2, fontSize: 11 },
+        mark: { type: 'text', baseline: 'bottom', dy: -2, fontSize: 11 },
         encoding: {
-          x: { datum: 0.2, type: 'quantitative' },
+          x: { field: 'x', type: 'quantitative' },
           y: { field: 'value', type: 'quantitative' },
           text: { field: 'label' },
+          align: { field: 'align', type: 'nominal', scale: null },
           color: { field: 'colour', type: 'nominal', scale: null },
         },
       },
@@ -124,7 +133,7 @@ export function refusalSpec(p: PoolPlan, v: VariantResult, target: number, windo
     height: HEIGHT,
     title: {
       text: `${p.pool.id}, ${variantLabel(v)}: refused requests by capacity`,
-      subtitle: `share of requests refused ${where}; bars: 95 % of simulated days; dashed grey: Erlang B; red: target ${pct(target)}`,
+      subtitle: [`share of requests refused ${where}; bars: 95 % of simulated days`, `grey dashes: Erlang B for the busy hour; red line: the target, ${pct(target)}`],
     },
     layer: [
       {
@@ -132,7 +141,13 @@ export function refusalSpec(p: PoolPlan, v: VariantResult, target: number, windo
         mark: { type: 'errorbar', color: COLOURS[v.variant], opacity: 0.6, ticks: true },
         encoding: {
           x: { field: 'capacity', type: 'quantitative', title: 'capacity (concurrent sessions)', scale: { zero: false } },
-          y: { field: 'low', type: 'quantitative', title: 'refused share', axis: { format: '.1~%' }, scale: { type: 'symlog', constant: target / 10 } },
+          y: {
+            field: 'low',
+            type: 'quantitative',
+            title: 'refused share (stretched near 0)',
+            axis: { format: '.1~%', values: shareTicks(Math.max(target, ...rows.map((r) => Math.max(r.high, r.simulated, r.erlang)))) },
+            scale: { type: 'symlog', constant: target / 10 },
+          },
           y2: { field: 'high' },
         },
       },
@@ -148,7 +163,7 @@ export function refusalSpec(p: PoolPlan, v: VariantResult, target: number, windo
             scale: { domain: ['simulation', 'Erlang B (busy hour)'], range: [COLOURS[v.variant], COLOURS.erlang] },
             title: null,
           },
-          strokeDash: { field: 'source', type: 'nominal', scale: { domain: ['simulation', 'Erlang B (busy hour)'], range: [[1, 0], [5, 3]] }, legend: null },
+          strokeDash: { field: 'source', type: 'nominal', scale: { domain: ['simulation', 'Erlang B (busy hour)'], range: [[1, 0], [5, 3]] }, title: null },
         },
       },
       {
@@ -191,7 +206,7 @@ export function peakSpec(p: PoolPlan): TopLevelSpec {
     config,
     width: WIDTH,
     height: 40 + 40 * variantsOf(p).length,
-    title: { text: `${p.pool.id}: daily peak of sessions wanted`, subtitle: 'one dot per simulated day; lines: capacities' },
+    title: { text: `${p.pool.id}: daily peak of sessions wanted`, subtitle: 'one dot per simulated day; lines: capacities (today solid, recommended dashed)' },
     layer: [
       {
         data: { values: rules },
@@ -220,24 +235,28 @@ export function peakSpec(p: PoolPlan): TopLevelSpec {
 /** Requests admitted and refused per 15 minutes at today's capacity, mean per day. */
 export function slotSpec(p: PoolPlan, v: VariantResult): TopLevelSpec {
   const c = v.current;
-  const rows = c.attemptsPerSlot.flatMap((attempts, slot) => [
-    { hour: (slot * SLOT_SECONDS) / 3600, slot: slotLabel(slot), outcome: 'admitted', requests: attempts - c.refusedPerSlot[slot]! },
-    { hour: (slot * SLOT_SECONDS) / 3600, slot: slotLabel(slot), outcome: 'refused', requests: c.refusedPerSlot[slot]! },
-  ]);
+  const rows = c.attemptsPerSlot.flatMap((attempts, slot) => {
+    const from = (slot * SLOT_SECONDS) / 3600;
+    const to = ((slot + 1) * SLOT_SECONDS) / 3600 - 0.03;
+    return [
+      { from, to, slot: slotLabel(slot), outcome: 'admitted', requests: attempts - c.refusedPerSlot[slot]! },
+      { from, to, slot: slotLabel(slot), outcome: 'refused', requests: c.refusedPerSlot[slot]! },
+    ];
+  });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     config,
     width: WIDTH,
     height: 200,
     title: {
-      text: `${p.pool.id}, ${variantLabel(v)}: requests per 15 minutes at today's capacity (${fmt(p.pool.capacity)})`,
-      subtitle: 'mean per simulated day; retries count as requests',
+      text: `${p.pool.id}, ${variantLabel(v)}: requests per 15 minutes at today's capacity`,
+      subtitle: `capacity ${fmt(p.pool.capacity)}; mean per simulated day; retries count as requests`,
     },
     data: { values: rows },
-    mark: { type: 'bar', width: { band: 0.9 } },
+    mark: { type: 'bar', orient: 'vertical' },
     encoding: {
-      x: { field: 'hour', type: 'quantitative', axis: hourAxis, scale: { domain: [0, 24], nice: false }, bin: { binned: true, step: SLOT_SECONDS / 3600 } },
-      x2: { field: 'hour', bandPosition: 1 },
+      x: { field: 'from', type: 'quantitative', axis: hourAxis, scale: { domain: [0, 24], nice: false } },
+      x2: { field: 'to' },
       y: { field: 'requests', type: 'quantitative', stack: 'zero', title: 'requests' },
       color: { field: 'outcome', type: 'nominal', scale: { domain: ['admitted', 'refused'], range: ['#9ecae1', COLOURS.target] }, title: null },
       order: { field: 'outcome', sort: 'ascending' },
@@ -262,6 +281,13 @@ export async function renderSvg(spec: TopLevelSpec, name: string): Promise<strin
     out = out.split(`id="${id}"`).join(`id="${fresh}"`).split(`url(#${id})`).join(`url(#${fresh})`).split(`href="#${id}"`).join(`href="#${fresh}"`);
   });
   return out;
+}
+
+/** Round shares for a stretched axis, up to the largest value shown. */
+function shareTicks(max: number): number[] {
+  const all = [0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
+  const upTo = all.findIndex((x) => x >= max);
+  return all.slice(0, upTo === -1 ? all.length : upTo + 1);
 }
 
 function fmt(n: number): string {
