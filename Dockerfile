@@ -16,11 +16,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
-# tsc emits only .js: every other file under src/ (the Lua scripts the Redis store reads from
-# dist/repositories/redis/lua, the pages in dist/public) is copied next to the compiled code.
-RUN npm run build \
- && cd src && find . -type f ! -name '*.ts' -exec cp --parents -t ../dist/ '{}' +
+# tsc, then postbuild (scripts/copy-assets.js) copies the Lua scripts and pages next to the compiled code.
+RUN npm run build
 
 # ---- deps: production dependencies only ------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps
