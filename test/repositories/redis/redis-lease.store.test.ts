@@ -1,0 +1,170 @@
+import Redis from 'ioredis';
+import type { Grant, GrantResult } from '../../../src/domain/grant';
+import type { LeaseResult } from '../../../src/repositories/lease-store';
+import { poolIndexKey, poolKeys } from '../../../src/repositories/redis/keys';
+import { RedisLeaseStore } from '../../../src/repositories/redis/redis-lease.store';
+import { connect, defaultOptions, deleteUnder, keysUnder, member, newPrefix, openStore, poolSpec, startRedisServer } from './redis-test-utils';
+
+// What only the Redis store has to show: time from Redis, the key layout, several
+// replicas on one Redis, errors. The admission rules themselves are the contract's
+// (test/repositories/redis-lease.store.test.ts).
+
+function value<T>(r: LeaseResult<T>): T {
+  if (!r.ok) throw new Error(`expected success, got ${r.failure}`);
+  return r.value;
+}
+
+function created(r: LeaseResult<GrantResult>): Grant {
+  const v = value(r);
+  if (v.outcome !== 'created') throw new Error(`expected created, got ${v.outcome}`);
+  return v.grant;
+}
+
+describe('RedisLeaseStore on Redis', () => {
+  let admin: Redis;
+  let prefix: string;
+  const stores: RedisLeaseStore[] = [];
+  const open = (...args: Parameters<typeof openStore> extends [string, ...infer R] ? R : never) => {
+    const s = openStore(prefix, ...args);
+    stores.push(s);
+    return s;
+  };
+
+  beforeAll(() => {
+    admin = connect();
+  });
+  beforeEach(() => {
+    prefix = newPrefix();
+  });
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await Promise.all(stores.splice(0).map((s) => s.close().catch(() => undefined)));
+    await deleteUnder(admin, prefix);
+  });
+  afterAll(async () => {
+    await admin.quit();
+  });
+
+  async function redisTime(): Promise<number> {
+    const [s, us] = await admin.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+
+  it('takes time from Redis TIME when no clock is given, not from the process clock', async () => {
+    jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2001, 0, 1)); // a replica with a wrong clock
+    const store = open();
+    await store.syncPools([poolSpec({ leaseTtlMs: 90_000 })]);
+    const before = await redisTime();
+    const g = created(await store.grant({ pool: 'p', owner: 'o1', agency: 'a', clientId: 'c', newGrantId: 'p.g1', idempotencyKey: 'k' }));
+    const after = await redisTime();
+    expect(g.createdAt).toBeGreaterThanOrEqual(before);
+    expect(g.createdAt).toBeLessThanOrEqual(after);
+    expect(g.expiresAt).toBe(g.createdAt + 90_000);
+
+    const t0 = await redisTime();
+    const beat = value(await store.heartbeat('p', g.id));
+    const snap = value(await store.snapshot('p'));
+    const now = await store.now();
+    const t1 = await redisTime();
+    for (const t of [beat.expiresAt - 90_000, snap.at, now]) {
+      expect(t).toBeGreaterThanOrEqual(t0);
+      expect(t).toBeLessThanOrEqual(t1);
+    }
+    // The idempotency memo lives exactly as long as the key is remembered.
+    const pttl = await admin.pttl(poolKeys(prefix, 'p').idempotency('o1', 'k'));
+    expect(pttl).toBeGreaterThan(600_000 - 10_000);
+    expect(pttl).toBeLessThanOrEqual(600_000);
+  });
+
+  it('keeps grants in per-pool structures: no key per grant', async () => {
+    const store = open();
+    await store.syncPools([poolSpec({ perEmployeeLimit: 2, members: [member('m1', 20), member('m2', 20)] }), poolSpec({ id: 'q' })]);
+    for (let i = 0; i < 30; i++) {
+      created(await store.grant({ pool: 'p', owner: `o${i % 20}`, agency: 'a', clientId: `c${i}`, newGrantId: `p.g${i}`, ...(i < 3 ? { idempotencyKey: `k${i}` } : {}) }));
+    }
+    const k = poolKeys(prefix, 'p');
+    const q = poolKeys(prefix, 'q');
+    expect((await keysUnder(admin, prefix)).sort()).toEqual(
+      [
+        k.config,
+        k.state,
+        k.grants,
+        k.owners,
+        k.memberExpiry('m1'),
+        k.memberExpiry('m2'),
+        k.idempotency('o0', 'k0'),
+        k.idempotency('o1', 'k1'),
+        k.idempotency('o2', 'k2'),
+        q.config,
+        q.state,
+        poolIndexKey(prefix),
+      ].sort(),
+    );
+    expect(await admin.hlen(k.grants)).toBe(30);
+    expect(await admin.hlen(k.owners)).toBe(20);
+    expect((await admin.zcard(k.memberExpiry('m1'))) + (await admin.zcard(k.memberExpiry('m2')))).toBe(30);
+    // '<pool>.<rest>' ids are stored by their rest.
+    expect(await admin.hexists(k.grants, 'g0')).toBe(1);
+    expect(await admin.hgetall(k.state)).toEqual({ fence: '30', active: '30', 'm:m1': '15', 'm:m2': '15', 'a:a': '30' });
+    expect((await admin.smembers(poolIndexKey(prefix))).sort()).toEqual(['p', 'q']);
+  });
+
+  it('reads capacities from Redis at every admission: a change one replica writes applies to all at once', async () => {
+    const replicaA = open();
+    const replicaB = open();
+    await replicaA.syncPools([poolSpec({ members: [member('m1', 1)] })]);
+    created(await replicaB.grant({ pool: 'p', owner: 'o1', agency: 'a', clientId: 'c', newGrantId: 'g1' }));
+    expect(value(await replicaB.grant({ pool: 'p', owner: 'o2', agency: 'a', clientId: 'c', newGrantId: 'g2' }))).toMatchObject({ code: 'pool-full' });
+    await replicaA.syncPools([poolSpec({ members: [member('m1', 2)] })]);
+    created(await replicaB.grant({ pool: 'p', owner: 'o2', agency: 'a', clientId: 'c', newGrantId: 'g2' }));
+    await replicaA.syncPools([poolSpec({ members: [member('m1', 5, 'drain')] })]);
+    expect(value(await replicaB.grant({ pool: 'p', owner: 'o3', agency: 'a', clientId: 'c', newGrantId: 'g3' }))).toMatchObject({ code: 'pool-unavailable' });
+    expect(await replicaB.getPoolSpec('p')).toEqual(poolSpec({ members: [member('m1', 5, 'drain')] }));
+    // A grant made through one replica is seen, replayed and released through another.
+    await replicaA.syncPools([poolSpec({ members: [member('m1', 5)] })]);
+    const g = created(await replicaA.grant({ pool: 'p', owner: 'o9', agency: 'a', clientId: 'c', newGrantId: 'g9', idempotencyKey: 'k' }));
+    expect(value(await replicaB.grant({ pool: 'p', owner: 'o9', agency: 'a', clientId: 'x', newGrantId: 'g10', idempotencyKey: 'k' }))).toMatchObject({ outcome: 'replayed', grant: g });
+    expect(value(await replicaB.release('p', g.id, 'o9'))).toEqual(g);
+    expect(await replicaA.get('p', g.id)).toEqual({ ok: false, failure: 'grant-not-found' });
+  });
+
+  it('close() quits the client it was given', async () => {
+    const store = open();
+    await store.ping();
+    await store.close();
+    stores.splice(stores.indexOf(store), 1);
+    await expect(store.ping()).rejects.toThrow();
+  });
+
+  it('lets a script error reach the caller', async () => {
+    const store = open();
+    await store.syncPools([poolSpec()]);
+    await admin.set(poolKeys(prefix, 'p').config, '{not json');
+    await expect(store.grant({ pool: 'p', owner: 'o1', agency: 'a', clientId: 'c', newGrantId: 'g1' })).rejects.toThrow(/json|Expected/i);
+    await expect(store.syncPools([{ ...poolSpec(), id: 'q' }])).resolves.toBeUndefined();
+  });
+
+  describe('when Redis cannot be reached', () => {
+    it('throws from every operation (the service answers store-unavailable)', async () => {
+      const server = await startRedisServer(6381);
+      // Fail at once instead of queueing for a reconnect (the default client waits for one first).
+      const client = new Redis({ host: '127.0.0.1', port: server.port, enableOfflineQueue: false, retryStrategy: () => null, lazyConnect: true });
+      try {
+        await client.connect();
+        const store = new RedisLeaseStore(client, { ...defaultOptions, keyPrefix: 't:' });
+        await store.syncPools([poolSpec()]);
+        created(await store.grant({ pool: 'p', owner: 'o1', agency: 'a', clientId: 'c', newGrantId: 'g1' }));
+        await server.stop();
+        await expect(store.grant({ pool: 'p', owner: 'o2', agency: 'a', clientId: 'c', newGrantId: 'g2' })).rejects.toThrow();
+        await expect(store.heartbeat('p', 'g1')).rejects.toThrow();
+        await expect(store.snapshot('p')).rejects.toThrow();
+        await expect(store.reap('p', 10)).rejects.toThrow();
+        await expect(store.now()).rejects.toThrow();
+        await expect(store.ping()).rejects.toThrow();
+      } finally {
+        client.disconnect();
+        await server.stop();
+      }
+    });
+  });
+});
