@@ -53,6 +53,8 @@ export interface Settings {
   baselines: boolean;
   profile: boolean;
   quick: boolean;
+  /** Reuse bench-results/build as it is (developing the benchmark itself). */
+  noBuild: boolean;
 }
 
 export interface BrokerFigures {
@@ -76,10 +78,12 @@ export interface Baselines {
 export interface BenchResult {
   startedAt: string;
   finishedAt: string;
-  machine: { cpus: string; cores: number; memoryGiB: number; node: string; os: string; redis: string };
+  machine: { cpus: string; cores: number; memoryGiB: number; node: string; os: string; redis: string; loadAverageBefore: number[]; loadAverageAfter?: number[] };
   settings: Settings;
   baselines: Baselines;
   brokers: BrokerFigures[];
+  /** Stores whose run failed, and why. */
+  failures: { store: string; error: string }[];
 }
 
 function settingsFrom(argv: string[]): Settings {
@@ -94,6 +98,7 @@ function settingsFrom(argv: string[]): Settings {
       'mixed-seconds': { type: 'string' },
       'throughput-seconds': { type: 'string' },
       connections: { type: 'string' },
+      'no-build': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -115,6 +120,7 @@ function settingsFrom(argv: string[]): Settings {
     baselines: !values['no-baselines'],
     profile: values.profile!,
     quick,
+    noBuild: values['no-build']!,
   };
 }
 
@@ -557,10 +563,14 @@ async function main(): Promise<void> {
     node: process.version,
     os: `${os.type()} ${os.release()}`,
     redis: redisVersion(),
+    // Other work on the machine competes for its cores: the figures are only as quiet as this.
+    loadAverageBefore: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
-  log(`${machine.cores} × ${machine.cpus}, ${machine.memoryGiB} GiB, Node ${machine.node}, Redis ${machine.redis}`);
-  log('compiling the broker into bench-results/build');
-  buildBroker();
+  log(`${machine.cores} × ${machine.cpus}, ${machine.memoryGiB} GiB, Node ${machine.node}, Redis ${machine.redis}, load average ${machine.loadAverageBefore.join(' ')}`);
+  if (!s.noBuild) {
+    log('compiling the broker into bench-results/build');
+    buildBroker();
+  }
 
   const secrets = { jwt: randomBytes(32).toString('base64url'), pseudonym: randomBytes(32).toString('base64url') };
   const config = loadAppConfig({ BROKER_CONFIG: CONFIG, BROKER_JWT_SECRET: secrets.jwt, BROKER_PSEUDONYM_KEY: secrets.pseudonym, BROKER_STATE_DIR: join(OUT, 'state') }, ROOT);
@@ -579,18 +589,25 @@ async function main(): Promise<void> {
   const redis = { port: redisPort, client: redisServer.client };
   log(`own redis-server on 127.0.0.1:${redisPort}`);
   const brokers: BrokerFigures[] = [];
+  const failures: { store: string; error: string }[] = [];
   let base: Baselines = { bare: null, semaphore: null };
   try {
     if (s.baselines) base = await baselines(s, redis, ports);
     for (const store of s.stores) {
-      brokers.push(await benchBroker(store, s, tokens, secrets, redis, ports[2]!));
+      try {
+        brokers.push(await benchBroker(store, s, tokens, secrets, redis, ports[2]!));
+      } catch (e) {
+        failures.push({ store, error: (e as Error).message });
+        log(`${store}: FAILED — ${(e as Error).message}`);
+      }
     }
   } finally {
     redis.client.disconnect();
     await stop(redisServer);
   }
 
-  const result: BenchResult = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, settings: s, baselines: base, brokers };
+  machine.loadAverageAfter = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  const result: BenchResult = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, settings: s, baselines: base, brokers, failures };
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const md = renderMarkdown(result, targetsOf(result));
   for (const name of [`bench-${stamp}`, 'latest']) {
@@ -599,6 +616,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write('\n' + renderTable(result, targetsOf(result)) + '\n');
   log(`results: bench-results/bench-${stamp}.json and .md (also latest.json, latest.md)`);
+  if (failures.length > 0) process.exitCode = 1;
 }
 
 main().catch((e) => {

@@ -49,6 +49,7 @@ export async function startRedis(port: number): Promise<Running & { client: Redi
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${tail()}`)));
   });
   const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  client.on('error', () => undefined); // connection refused while it starts; commands still reject
   const ready = (async () => {
     for (let i = 0; i < 100; i++) {
       try {

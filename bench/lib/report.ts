@@ -95,8 +95,13 @@ function targetRows(checks: TargetCheck[]): string[][] {
   return [['store', 'target', 'wanted', 'measured', ''], ...checks.map((c) => [c.store, c.name, c.target, c.value, mark(c.met)])];
 }
 
+function failureLines(r: BenchResult): string[] {
+  return r.failures.map((f) => `${f.store}: FAILED — ${f.error.split('\n').slice(0, 3).join(' ')}`);
+}
+
 export function renderTable(r: BenchResult, checks: TargetCheck[]): string {
-  return [textTable(rows(r)), '', textTable(baselineRows(r)), '', textTable(targetRows(checks))].join('\n');
+  const parts = r.brokers.length > 0 ? [textTable(rows(r)), ''] : [];
+  return [...parts, textTable(baselineRows(r)), '', textTable(targetRows(checks)), ...failureLines(r)].join('\n');
 }
 
 export function renderMarkdown(r: BenchResult, checks: TargetCheck[]): string {
@@ -105,16 +110,17 @@ export function renderMarkdown(r: BenchResult, checks: TargetCheck[]): string {
   const parts = [
     `# Benchmark run ${r.startedAt}`,
     '',
-    `Machine: ${m.cores} × ${m.cpus}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; Redis ${m.redis}. Load generator, broker and Redis share the machine.`,
+    `Machine: ${m.cores} × ${m.cpus}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; Redis ${m.redis}. Load generator, broker and Redis share the machine; load average before the run ${m.loadAverageBefore.join(' ')}, after ${(m.loadAverageAfter ?? []).join(' ')} (1, 5, 15 min).`,
     `Settings: ${s.held.toLocaleString('en-US')} held; storm over ${s.stormConnections} connections; mixed load ${s.mixedRate} ops/s for ${s.mixedSeconds} s over 2 × ${s.mixedConnections} connections; throughput over ${s.throughputConnections} connections for ${s.throughputSeconds} s${s.quick ? ' (--quick)' : ''}.`,
     '',
-    mdTable(rows(r)),
+    r.brokers.length > 0 ? mdTable(rows(r)) : '(no broker run completed)',
     '',
     mdTable(baselineRows(r)),
     '',
     '## Targets',
     '',
     mdTable(targetRows(checks)),
+    ...failureLines(r).map((l) => `\n${l}`),
   ];
   for (const b of r.brokers) {
     if (!b.profile) continue;
