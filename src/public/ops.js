@@ -97,7 +97,12 @@ function onEvent(event, data) {
       scheduleRender();
     }
   } else if (event === 'error') {
-    showSignin(`${data.title}${data.detail ? `: ${data.detail}` : ''}`);
+    const message = `${data.title}${data.detail ? `: ${data.detail}` : ''}`;
+    if (data.code?.startsWith('token-')) {
+      onStatus('rejected');
+      forgetToken();
+    }
+    showSignin(message);
   }
 }
 
@@ -105,7 +110,7 @@ function onStatus(state) {
   const s = $('status');
   s.dataset.state = state;
   s.textContent = { live: 'live', connecting: 'connecting…', offline: 'reconnecting…', rejected: 'token rejected' }[state];
-  if (state === 'rejected') {
+  if (state === 'rejected' && live) {
     forgetToken();
     showSignin('The token was not accepted.');
   }

@@ -4,6 +4,7 @@ const $ = (id) => document.getElementById(id);
 const CLIENT_KEY = 'telework-broker.client-id';
 
 let token = null;
+let myAgency = null;
 let live = null;
 const pools = new Map(); // id → pool view
 const grants = new Map(); // id → grant view
@@ -27,7 +28,10 @@ function showError(e) {
     return;
   }
   let text = e instanceof Problem ? `${e.title ?? 'Refused'}${e.message && e.message !== e.title ? ` — ${e.message}` : ''}` : String(e.message ?? e);
-  if (e instanceof Problem && e.retryAfter) text += ` (try again in ${e.retryAfter} s)`;
+  if (e instanceof Problem && e.retryAfter) {
+    const s = Number(e.retryAfter);
+    text += ` (retry in ${s >= 120 ? `${Math.round(s / 60)} min` : `${s} s`})`;
+  }
   box.textContent = text;
   box.dataset.code = e.code ?? '';
   box.classList.remove('hidden');
@@ -75,6 +79,11 @@ function renderGrants() {
   $('grant-list').replaceChildren(...items);
 }
 
+/** Pools the signed-in employee's agency has a share of (all, if the token's agency is not known here). */
+function entitled(p) {
+  return !myAgency || p.agencies.some((a) => a.id === myAgency);
+}
+
 function renderPools() {
   const held = new Set([...grants.values()].map((g) => g.pool));
   const cards = [...pools.values()]
@@ -85,7 +94,9 @@ function renderPools() {
         { class: 'pool-card', 'data-pool': p.id },
         el('div', {}, el('strong', { text: p.name ?? p.id }), el('div', { class: 'muted', text: `${p.kind === 'vpn' ? 'VPN tunnel' : 'Virtual desktop'} · ${p.id}` })),
         el('div', {}, el('span', { class: 'free num', 'data-field': 'free', text: fmt(p.free) }), el('span', { class: 'muted', text: ` of ${fmt(p.capacity)} free` })),
-        el('button', { class: 'primary', type: 'button', 'data-action': 'request', onclick: () => request(p.id), text: held.has(p.id) ? 'Request another' : 'Request session' }),
+        entitled(p)
+          ? el('button', { class: 'primary', type: 'button', 'data-action': 'request', onclick: () => request(p.id), text: held.has(p.id) ? 'Request another' : 'Request session' })
+          : el('div', { class: 'not-entitled', text: 'Not available to your agency' }),
       ),
     );
   $('pool-list').replaceChildren(...cards);
@@ -212,6 +223,7 @@ function signOut(message) {
 async function start(t) {
   token = t;
   const claims = claimsOf(t);
+  myAgency = typeof claims?.agency === 'string' ? claims.agency : null;
   $('who').textContent = claims ? `${claims.sub ?? ''}${claims.agency ? ` · ${claims.agency}` : ''}` : '';
   for (const id of ['sessions', 'request', 'who', 'signout']) $(id).classList.remove('hidden');
   $('signin').classList.add('hidden');
