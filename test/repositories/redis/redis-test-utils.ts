@@ -33,9 +33,12 @@ export async function keysUnder(redis: Redis, prefix: string): Promise<string[]>
   return keys;
 }
 
+/** Deletes every key under a prefix, one key per command (the keys of several pools lie in several cluster slots). */
 export async function deleteUnder(redis: Redis, prefix: string): Promise<void> {
   const keys = await keysUnder(redis, prefix);
-  for (let i = 0; i < keys.length; i += 500) await redis.unlink(...keys.slice(i, i + 500));
+  const pipeline = redis.pipeline();
+  for (const key of keys) pipeline.unlink(key);
+  await pipeline.exec();
 }
 
 export const defaultOptions: LeaseStoreOptions = { reapBatch: 100, bulkRenewalGraceMs: 60_000, idempotencyTtlMs: 600_000 };

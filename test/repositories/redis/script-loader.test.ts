@@ -28,6 +28,13 @@ describe('Lua script files', () => {
     for (const m of code.matchAll(/ARGV\[(\d+)\]/g)) expect(header).toMatch(new RegExp(`ARGV\\[${m[1]}(\\]| \\.\\.)`));
     expect(header).toMatch(/ARGV\[1\] now/); // every script takes the time first
   });
+
+  it.each(operationFiles)('%s: starts with #!lua, so Redis (Cluster) refuses any access outside the slot of its keys', (file) => {
+    const first = readFileSync(join(LUA_DIR, file), 'utf8').split('\n')[0]!;
+    expect(first).toMatch(/^#!lua( flags=no-writes)?$/);
+    // Scripts that only read say so (they may then also run on replicas).
+    if (['get-1.lua', 'list-by-owner-1.lua', 'snapshot-1.lua'].includes(file)) expect(first).toBe('#!lua flags=no-writes');
+  });
 });
 
 describe('script loader', () => {

@@ -1,3 +1,4 @@
+#!lua
 --[[
   A gateway / session-host agent's report for one member (docs/admission.md, "Bulk renewal").
   Each distinct id is handled once, `ended` before `active` (an id in both is ended):

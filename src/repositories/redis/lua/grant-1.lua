@@ -1,3 +1,4 @@
+#!lua
 --[[
   Admission (docs/admission.md, "Grant"): reap, then replay / reconnect / refuse / create.
 

@@ -1,3 +1,4 @@
+#!lua
 --[[
   Heartbeat: extends a live lease by its own TTL from now; an expired one is reclaimed.
 

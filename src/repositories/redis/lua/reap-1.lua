@@ -1,3 +1,4 @@
+#!lua
 --[[
   The periodic sweep: reclaims up to `limit` expired leases of a pool, oldest expiry first
   (ties by grant id, byte order).

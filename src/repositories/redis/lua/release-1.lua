@@ -1,3 +1,4 @@
+#!lua
 --[[
   Release: ends a live lease and returns its capacity; an expired one is reclaimed.
 

@@ -1,3 +1,4 @@
+#!lua
 --[[
   Writes one pool's definition. Counts, leases and the fence are kept; a new pool's
   fence starts at 0 (first fencing token 1).
