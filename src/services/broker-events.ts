@@ -1,19 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { RefusalCode } from '../domain/grant';
+import type { Grant, RefusalCode } from '../domain/grant';
 
 /**
  * Domain events of this replica, for observers that must not sit on the
  * request path (metrics, audit, live pages). Emitting is synchronous and
  * observers must not throw. Labels carry pool, member and agency only — never
- * an employee id or pseudonym.
+ * an employee id or pseudonym. The grant and owner fields are for the owner's
+ * own live page (GrantsFeedService) and must not reach a metric label or a log.
  */
 export interface BrokerEventMap {
-  granted: { pool: string; agency: string; member: string; outcome: 'created' | 'reconnected' | 'replayed'; durationMs: number };
+  granted: { pool: string; agency: string; member: string; outcome: 'created' | 'reconnected' | 'replayed'; durationMs: number; grant: Grant };
   refused: { pool: string; agency: string; code: RefusalCode; durationMs: number };
   renewed: { pool: string; member: string; count: number };
-  released: { pool: string; agency: string; member: string };
-  expired: { pool: string; agency: string; member: string };
+  released: { pool: string; agency: string; member: string; grant: Grant };
+  expired: { pool: string; agency: string; member: string; id: string; owner: string };
   /** Latency of one store operation, for the store round-trip histogram. */
   storeCall: { operation: string; durationMs: number; ok: boolean };
 }

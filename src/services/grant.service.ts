@@ -51,7 +51,7 @@ export class GrantService {
       this.events.emit('refused', { pool, agency: who.agency, code: result.code, durationMs });
       throw refusalError(result.code, result.retryAfterSeconds);
     }
-    this.events.emit('granted', { pool, agency: who.agency, member: result.grant.member, outcome: result.outcome, durationMs });
+    this.events.emit('granted', { pool, agency: who.agency, member: result.grant.member, outcome: result.outcome, durationMs, grant: result.grant });
     return narrow(result);
   }
 
@@ -77,7 +77,7 @@ export class GrantService {
     const { pool } = parseGrantId(grantId);
     const owner = hasRole(who, 'operator') ? undefined : who.owner;
     const grant = this.unwrap(await this.call('release', () => this.store.release(pool, grantId, owner)));
-    this.events.emit('released', { pool, agency: grant.agency, member: grant.member });
+    this.events.emit('released', { pool, agency: grant.agency, member: grant.member, grant });
     return grant;
   }
 
@@ -107,7 +107,7 @@ export class GrantService {
   }
 
   private emitExpired(expired: ExpiredLease[]): void {
-    for (const e of expired) this.events.emit('expired', { pool: e.pool, agency: e.agency, member: e.member });
+    for (const e of expired) this.events.emit('expired', { pool: e.pool, agency: e.agency, member: e.member, id: e.id, owner: e.owner });
   }
 }
 

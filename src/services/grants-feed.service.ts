@@ -1,9 +1,10 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Principal } from '../auth/principal';
 import { grantView } from '../controllers/views';
 import type { Grant } from '../domain/grant';
 import type { GrantView } from '../dtos/grant.dto';
 import { ConfigRepository } from '../repositories/config.repository';
+import { BrokerEvents } from './broker-events';
 import { GrantService } from './grant.service';
 import { LiveUpdatesService } from './live-updates.service';
 
@@ -11,17 +12,22 @@ export const GRANTS_TOPIC = 'grants';
 
 /**
  * Feeds the owner-scoped `grants` topic: an employee's page gets their live
- * grants when it subscribes, and `grants.grant` / `grants.ended` whenever a
- * service reports a change through `changed()` / `ended()` — on whichever
- * replica the employee's page is connected to.
+ * grants when it subscribes, then `grants.grant` when one is created or
+ * reconnected and `grants.ended` when one is released or expires — wherever
+ * that happened, on whichever replica the employee's page is connected to.
+ * Heartbeats are not sent (the page knows the TTL; one message per renewal of
+ * 60,000 sessions would flood every replica).
  */
 @Injectable()
-export class GrantsFeedService implements OnModuleInit {
+export class GrantsFeedService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(GrantsFeedService.name);
   private readonly hosts: Map<string, string>;
+  private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
     private readonly live: LiveUpdatesService,
     private readonly grants: GrantService,
+    private readonly events: BrokerEvents,
     config: ConfigRepository,
   ) {
     this.hosts = new Map(config.get().broker.pools.flatMap((p) => p.members.filter((m) => m.host).map((m) => [`${p.id}/${m.id}`, m.host!] as const)));
@@ -33,6 +39,21 @@ export class GrantsFeedService implements OnModuleInit {
       scope: 'owner',
       initial: async (who) => [{ event: 'list', data: (await this.grants.listMine(who)).map((g) => this.view(g, who)) }],
     });
+  }
+
+  onApplicationBootstrap(): void {
+    const report = (p: Promise<void>) => p.catch((e: Error) => this.log.warn(`grant change not published: ${e.message}`));
+    this.unsubscribe.push(
+      this.events.on('granted', (e) => {
+        if (e.outcome !== 'replayed') void report(this.changed(e.grant));
+      }),
+      this.events.on('released', (e) => void report(this.ended(e.grant, 'released'))),
+      this.events.on('expired', (e) => void report(this.ended({ id: e.id, pool: e.pool, member: e.member, owner: e.owner }, 'expired'))),
+    );
+  }
+
+  onApplicationShutdown(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
   }
 
   /** A grant of `g.owner` was created, reconnected or renewed. */

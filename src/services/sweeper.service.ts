@@ -50,7 +50,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       try {
         for (;;) {
           const expired = await this.store.reap(pool, SWEEP_BATCH);
-          for (const e of expired) this.events.emit('expired', { pool: e.pool, agency: e.agency, member: e.member });
+          for (const e of expired) this.events.emit('expired', { pool: e.pool, agency: e.agency, member: e.member, id: e.id, owner: e.owner });
           total += expired.length;
           if (expired.length < SWEEP_BATCH) break;
         }

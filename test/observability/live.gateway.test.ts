@@ -1,4 +1,4 @@
-import { GrantsFeedService } from '../../src/services/grants-feed.service';
+import { BrokerEvents } from '../../src/services/broker-events';
 import { LiveUpdatesService } from '../../src/services/live-updates.service';
 import { PseudonymService } from '../../src/services/pseudonym.service';
 import { api, PORTS, startBroker, type RunningBroker } from './support/broker';
@@ -82,10 +82,10 @@ describe.each([
     await c.next(isEvent('pong'));
   });
 
-  it("sends an employee their own grants, and messages for one owner to that owner's connections only", async () => {
+  it("sends an employee their own grants and their changes, and nobody else's", async () => {
     const t1 = await b.token({ sub: 'e-10', agency: 'alpha' });
     const t2 = await b.token({ sub: 'e-11', agency: 'alpha' });
-    const g = await api(b.url, t1, 'POST', '/v1/grants', { pool: 'vpn-a' });
+    const g = await api(b.url, t1, 'POST', '/v1/grants', { pool: 'vpn-a', clientId: 'laptop' });
     const mine = await connect();
     const other = await connect();
     for (const [c, t] of [
@@ -99,16 +99,27 @@ describe.each([
     expect((await mine.next(isEvent('grants.list'))).data).toEqual([expect.objectContaining({ id: g.json.id, memberHost: g.json.memberHost })]);
     expect((await other.next(isEvent('grants.list'))).data).toEqual([]);
 
-    // A service reports that the grant ended (as the sweeper would on expiry); owner is the pseudonym.
-    expect((await api(b.url, t1, 'DELETE', `/v1/grants/${g.json.id}`)).status).toBe(204);
-    const grant = g.json;
+    // A second device of the same employee takes a VDI session: the page hears of it.
+    const created = mine.upcoming(isEvent('grants.grant'));
+    const d = await api(b.url, t1, 'POST', '/v1/grants', { pool: 'vdi-b', clientId: 'desktop' });
+    expect(d.status).toBe(201);
+    expect((await created).data).toEqual(d.json);
+
+    // Ending the first session from elsewhere: the page hears of that too.
     const ended = mine.upcoming(isEvent('grants.ended'));
+    expect((await api(b.url, t1, 'DELETE', `/v1/grants/${g.json.id}`)).status).toBe(204);
+    expect((await ended).data).toEqual({ id: g.json.id, pool: 'vpn-a', member: g.json.member, reason: 'released' });
+
+    // The sweeper reclaims the other one (as it does once nobody renews it): reason expired.
+    const expired = mine.upcoming(isEvent('grants.ended', (x) => x.reason === 'expired'));
     const owner = b.app.get(PseudonymService).of('e-10');
-    await b.app.get(GrantsFeedService).ended({ id: grant.id, pool: grant.pool, member: grant.member, owner }, 'released');
-    expect((await ended).data).toEqual({ id: grant.id, pool: 'vpn-a', member: grant.member, reason: 'released' });
-    // A ping round trip after the publication: had `other` been sent the message, it would have come first.
+    b.app.get(BrokerEvents).emit('expired', { pool: 'vdi-b', agency: 'alpha', member: d.json.member, id: d.json.id, owner });
+    expect((await expired).data).toEqual({ id: d.json.id, pool: 'vdi-b', member: d.json.member, reason: 'expired' });
+
+    // A ping round trip after the publications: had `other` been sent them, they would have come first.
     other.send('ping');
     await other.upcoming(isEvent('pong'));
-    expect(other.messages.filter((m) => m.event === 'grants.ended')).toEqual([]);
+    expect(other.messages.filter((m) => m.event.startsWith('grants.') && m.event !== 'grants.list')).toEqual([]);
+    await api(b.url, t1, 'DELETE', `/v1/grants/${d.json.id}`);
   });
 });

@@ -1,8 +1,8 @@
+import type { Grant } from '../../src/domain/grant';
 import { brokerConfigSchema, type BrokerConfigInput } from '../../src/config/broker-config.schema';
 import type { AppConfig } from '../../src/config/config.loader';
 import { poolSpecsFromConfig } from '../../src/domain/pool-spec';
 import { ConfigRepository } from '../../src/repositories/config.repository';
-import type { LeaseStore } from '../../src/repositories/lease-store';
 import { MemoryLeaseStore } from '../../src/repositories/memory/memory-lease.store';
 import { MetricsRepository } from '../../src/repositories/metrics.repository';
 import { BrokerEvents } from '../../src/services/broker-events';
@@ -26,7 +26,7 @@ const input: BrokerConfigInput = {
   ],
 };
 
-async function setUp(storeOverride?: Partial<LeaseStore>) {
+async function setUp() {
   const broker = brokerConfigSchema.parse(input);
   const config = new ConfigRepository({ broker } as AppConfig);
   const store = new MemoryLeaseStore({ reapBatch: 100, bulkRenewalGraceMs: 60_000, idempotencyTtlMs: 600_000 });
@@ -34,10 +34,23 @@ async function setUp(storeOverride?: Partial<LeaseStore>) {
   const events = new BrokerEvents();
   const repo = new MetricsRepository();
   const waiting = new WaitingLineRegistry();
-  const service = new MetricsService(repo, events, config, Object.assign(store, storeOverride ?? {}), waiting);
+  const service = new MetricsService(repo, events, config, store, waiting);
   service.onModuleInit();
   return { store, events, repo, service, waiting };
 }
+
+const grant = (member: string, agency: string): Grant => ({
+  id: 'vpn.aaaaaaaaaaaaaaaa',
+  pool: 'vpn',
+  member,
+  agency,
+  owner: 'pseudonym',
+  clientId: 'c',
+  fencingToken: 1,
+  createdAt: 0,
+  expiresAt: 60_000,
+  ttlMs: 60_000,
+});
 
 const values = async (repo: MetricsRepository, name: string) =>
   Object.fromEntries((await repo.value(name)).map((s) => [JSON.stringify(s.labels), s.value]));
@@ -102,11 +115,11 @@ describe('MetricsService', () => {
 
   it('counts events by pool, agency, outcome and reason; unknown label values become "other"', async () => {
     const { events, repo } = await setUp();
-    events.emit('granted', { pool: 'vpn', agency: 'justice', member: 'gw-1', outcome: 'created', durationMs: 3 });
+    events.emit('granted', { pool: 'vpn', agency: 'justice', member: 'gw-1', outcome: 'created', durationMs: 3, grant: grant('gw-1', 'justice') });
     events.emit('refused', { pool: 'vpn', agency: 'justice', code: 'pool-full', durationMs: 1 });
     events.emit('refused', { pool: 'vpn', agency: 'made-up-by-a-token', code: 'not-entitled', durationMs: 1 });
-    events.emit('released', { pool: 'vpn', agency: 'justice', member: 'gw-1' });
-    events.emit('expired', { pool: 'vpn', agency: 'justice', member: 'gw-9' });
+    events.emit('released', { pool: 'vpn', agency: 'justice', member: 'gw-1', grant: grant('gw-1', 'justice') });
+    events.emit('expired', { pool: 'vpn', agency: 'justice', member: 'gw-9', id: 'vpn.bbbbbbbbbbbbbbbb', owner: 'pseudonym' });
     events.emit('renewed', { pool: 'vpn', member: 'gw-1', count: 5 });
     events.emit('storeCall', { operation: 'grant', durationMs: 0.7, ok: true });
     events.emit('storeCall', { operation: 'grant', durationMs: 2000, ok: false });
@@ -132,7 +145,7 @@ describe('MetricsService', () => {
 
   it('pool, member and agency labels only ever carry configured ids or "other"', async () => {
     const { events, service } = await setUp();
-    events.emit('granted', { pool: 'vpn', agency: 'employee-42@example.org', member: 'gw-1', outcome: 'created', durationMs: 3 });
+    events.emit('granted', { pool: 'vpn', agency: 'employee-42@example.org', member: 'gw-1', outcome: 'created', durationMs: 3, grant: grant('gw-1', 'x') });
     events.emit('refused', { pool: 'no-such-pool', agency: 'justice', code: 'pool-full', durationMs: 1 });
     const { body } = await service.scrape();
     expect(body).not.toContain('employee-42');
