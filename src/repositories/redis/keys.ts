@@ -13,6 +13,13 @@
  *   <base>owners            hash    owner → space-separated grant ids
  *   <base>exp:<member>      zset    grant id → expiresAt (epoch ms)
  *   <base>idem:<owner>:<k>  string  grant id + first answer, with a TTL
+ *   <base>audit             stream  append-only audit records (fields: see src/domain/audit.ts)
+ *   <base>wait              hash    waiting room: n, o, seq, q:<rank>:<agency> → count, rate tokens, offer buckets
+ *   <base>waiters           hash    ticket → packed waiter record (see lua/includes/queue.lua)
+ *   <base>q:<rank>:<agency> zset    ticket → join sequence (FIFO per priority rank and agency)
+ *   <base>checkins          zset    waiting ticket → check-in deadline (epoch ms)
+ *   <base>offers            zset    offered ticket → end of its claim window (epoch ms)
+ *   <base>waitowners        hash    owner → their ticket (one per owner and pool)
  */
 export const DEFAULT_KEY_PREFIX = 'tb:';
 
@@ -30,6 +37,13 @@ export const poolKeys = (prefix: string, pool: string) => {
     owners: `${base}owners`,
     memberExpiry: (member: string) => `${base}exp:${member}`,
     idempotency: (owner: string, key: string) => `${base}idem:${owner}:${key}`,
+    audit: `${base}audit`,
+    wait: `${base}wait`,
+    waiters: `${base}waiters`,
+    queue: (rank: number, agency: string) => `${base}q:${rank}:${agency}`,
+    checkIns: `${base}checkins`,
+    offers: `${base}offers`,
+    waitOwners: `${base}waitowners`,
   };
 };
 
