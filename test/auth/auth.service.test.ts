@@ -1,0 +1,105 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { AuthService } from '../../src/auth/auth.service';
+import { brokerConfigSchema } from '../../src/config/broker-config.schema';
+import type { AppConfig } from '../../src/config/config.loader';
+import { BrokerError } from '../../src/errors/error-codes';
+import { ConfigRepository } from '../../src/repositories/config.repository';
+import { PseudonymService } from '../../src/services/pseudonym.service';
+
+const pools = [{ id: 'p', kind: 'vpn', members: [{ id: 'm', maxSessions: 1 }] }];
+const agencies = [{ id: 'alpha', pools: { p: { maximum: 1 } } }];
+
+function service(auth: Record<string, unknown>, jwtSecret: string | null = null): AuthService {
+  const broker = brokerConfigSchema.parse({ auth: { issuer: 'idp', audience: 'broker', ...auth }, pools, agencies });
+  const app = { broker, jwtSecret, pseudonymKey: 'k'.repeat(40) } as unknown as AppConfig;
+  const config = new ConfigRepository(app);
+  return new AuthService(config, new PseudonymService(config));
+}
+
+const sign = (key: KeyLike | Uint8Array, alg: string, claims: Record<string, unknown> = {}, kid?: string) =>
+  new SignJWT({ agency: 'alpha', roles: ['operator'], ...claims })
+    .setProtectedHeader({ alg, ...(kid ? { kid } : {}) })
+    .setSubject('emp-1')
+    .setIssuer('idp')
+    .setAudience('broker')
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(key);
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'accepted';
+  } catch (e) {
+    return e instanceof BrokerError ? e.code : `unexpected: ${String(e)}`;
+  }
+}
+
+describe('AuthService', () => {
+  it('verifies HS256 tokens and pseudonymises the subject', async () => {
+    const secret = 's'.repeat(40);
+    const auth = service({ mode: 'hs256' }, secret);
+    const p = await auth.authenticate(`Bearer ${await sign(new TextEncoder().encode(secret), 'HS256')}`);
+    expect(p.agency).toBe('alpha');
+    expect([...p.roles]).toEqual(['operator']);
+    expect(p.owner).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(p.owner).not.toContain('emp-1');
+    expect(p.owner).toBe(new PseudonymService(new ConfigRepository({ pseudonymKey: 'k'.repeat(40) } as AppConfig)).of('emp-1'));
+    expect(await codeOf(auth.authenticate(`Bearer ${await sign(new TextEncoder().encode('x'.repeat(40)), 'HS256')}`))).toBe('token-invalid');
+  });
+
+  it('verifies tokens against a PEM public key, and refuses HS256 tokens there (algorithm confusion)', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const dir = mkdtempSync(join(tmpdir(), 'broker-auth-'));
+    const pem = join(dir, 'idp.pem');
+    writeFileSync(pem, await exportSPKI(publicKey));
+    const auth = service({ mode: 'public-key', publicKeyFile: pem, algorithms: ['ES256'] });
+    expect((await auth.verify(await sign(privateKey, 'ES256'))).agency).toBe('alpha');
+    expect(await codeOf(auth.verify(await sign(new TextEncoder().encode(await exportSPKI(publicKey)), 'HS256')))).toBe('token-invalid');
+  });
+
+  describe('with a JWKS URL', () => {
+    let server: Server;
+    let url: string;
+    let privateKey: KeyLike;
+    beforeAll(async () => {
+      const pair = await generateKeyPair('RS256');
+      privateKey = pair.privateKey;
+      const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' };
+      server = createServer((_req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ keys: [jwk] }));
+      });
+      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+      const addr = server.address() as { port: number };
+      url = `http://127.0.0.1:${addr.port}/jwks.json`;
+    });
+    afterAll(() => new Promise((ok) => server.close(ok)));
+
+    it('accepts a token signed with a key of the set and refuses one with an unknown key id', async () => {
+      const auth = service({ mode: 'jwks', jwksUrl: url });
+      expect((await auth.verify(await sign(privateKey, 'RS256', {}, 'key-1'))).roles.has('operator')).toBe(true);
+      const other = await generateKeyPair('RS256');
+      expect(await codeOf(auth.verify(await sign(other.privateKey, 'RS256', {}, 'key-2')))).toBe('token-invalid');
+    });
+  });
+
+  it('names what is wrong with a token', async () => {
+    const secret = 's'.repeat(40);
+    const auth = service({ mode: 'hs256' }, secret);
+    const key = new TextEncoder().encode(secret);
+    expect(await codeOf(auth.authenticate(undefined))).toBe('token-missing');
+    expect(await codeOf(auth.authenticate('Bearer not.a-token'))).toBe('token-invalid');
+    expect(await codeOf(auth.verify(await sign(key, 'HS256', { agency: 'Not An Id' })))).toBe('token-invalid');
+    const expired = await new SignJWT({ agency: 'alpha' }).setProtectedHeader({ alg: 'HS256' }).setSubject('e').setIssuer('idp').setAudience('broker').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key);
+    expect(await codeOf(auth.verify(expired))).toBe('token-expired');
+    const wrongIssuer = await new SignJWT({ agency: 'alpha' }).setProtectedHeader({ alg: 'HS256' }).setSubject('e').setIssuer('other').setAudience('broker').setExpirationTime('5m').sign(key);
+    expect(await codeOf(auth.verify(wrongIssuer))).toBe('token-invalid');
+    // Unknown roles are ignored; no role at all means employee.
+    expect([...(await auth.verify(await sign(key, 'HS256', { roles: ['root'] }))).roles]).toEqual(['employee']);
+  });
+});
