@@ -39,6 +39,8 @@ export const poolSchema = z
     leaseTtlSeconds: positiveInt.max(86_400).optional(),
     /** Retry-After sent with capacity refusals. */
     retryAfterSeconds: positiveInt.max(3_600).optional(),
+    /** A session ends at the latest this long after it was granted (renewals stop there); a warning is pushed before. */
+    maxSessionMinutes: positiveInt.max(10_080).optional(),
     members: z.array(memberSchema).min(1, 'a pool needs at least one member'),
   })
   .strict();

@@ -9,6 +9,12 @@ export interface MemberSpec {
   host?: string;
   maxSessions: number;
   state: MemberState;
+  /** Why the member is in this state, when it was set at runtime (operator, circuit breaker, schedule). */
+  stateReason?: string;
+  /** Who set the state at runtime: 'operator', 'circuit-breaker' or 'schedule:<id>'. */
+  stateBy?: string;
+  /** Store time the state was set at runtime, epoch ms. */
+  stateSince?: number;
 }
 
 export interface AgencyShare {
@@ -31,6 +37,8 @@ export interface PoolSpec {
   perEmployeeLimit: number;
   leaseTtlMs: number;
   retryAfterSeconds: number;
+  /** A lease is never renewed past createdAt + this (docs/admission.md, "Maximum session duration"); absent: no limit. */
+  maxSessionMs?: number;
   /** In config order; depth-first fills them in this order. */
   members: MemberSpec[];
   /** Agencies entitled to this pool. An agency absent here is not entitled. */
@@ -48,6 +56,7 @@ export function poolSpecsFromConfig(cfg: BrokerConfig): PoolSpec[] {
     perEmployeeLimit: p.perEmployeeLimit ?? cfg.defaults.perEmployeeLimit,
     leaseTtlMs: (p.leaseTtlSeconds ?? cfg.leases.defaultTtlSeconds) * 1000,
     retryAfterSeconds: p.retryAfterSeconds ?? cfg.defaults.retryAfterSeconds,
+    ...(p.maxSessionMinutes !== undefined ? { maxSessionMs: p.maxSessionMinutes * 60_000 } : {}),
     members: p.members.map((m) => ({ id: m.id, ...(m.host !== undefined ? { host: m.host } : {}), maxSessions: m.maxSessions, state: m.state })),
     agencies: cfg.agencies
       .filter((a) => a.pools[p.id] !== undefined)
