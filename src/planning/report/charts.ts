@@ -92,17 +92,16 @@ export function concurrencySpec(p: PoolPlan): TopLevelSpec {
           strokeDash: { field: 'dash', type: 'nominal', scale: null },
         },
       },
-      {
-        data: { values: rules },
-        mark: { type: 'text', baseline: 'bottom', dy: -2, fontSize: 11 },
+      ...(['left', 'right'] as const).map((align) => ({
+        data: { values: rules.filter((r) => r.align === align) },
+        mark: { type: 'text', baseline: 'bottom', align, dy: -2, fontSize: 11 },
         encoding: {
           x: { field: 'x', type: 'quantitative' },
           y: { field: 'value', type: 'quantitative' },
           text: { field: 'label' },
-          align: { field: 'align', type: 'nominal', scale: null },
           color: { field: 'colour', type: 'nominal', scale: null },
         },
-      },
+      })),
     ],
   } as TopLevelSpec;
 }
