@@ -20,6 +20,9 @@
  *   <base>checkins          zset    waiting ticket → check-in deadline (epoch ms)
  *   <base>offers            zset    offered ticket → end of its claim window (epoch ms)
  *   <base>waitowners        hash    owner → their ticket (one per owner and pool)
+ *   <base>layers            hash    spec (config file's PoolSpec JSON), overrides (runtime changes JSON), rev
+ *   <base>started           zset    grant id → createdAt (sessions reaching their maximum duration)
+ *   <base>fail:<member>     zset    failure reporter → time of their last report (circuit breaker window)
  */
 export const DEFAULT_KEY_PREFIX = 'tb:';
 
@@ -44,8 +47,14 @@ export const poolKeys = (prefix: string, pool: string) => {
     checkIns: `${base}checkins`,
     offers: `${base}offers`,
     waitOwners: `${base}waitowners`,
+    layers: `${base}layers`,
+    started: `${base}started`,
+    failures: (member: string) => `${base}fail:${member}`,
   };
 };
 
 /** Set of pool ids known to the store (not in a pool's slot; read outside scripts only). */
 export const poolIndexKey = (prefix: string) => `${prefix}pools`;
+
+/** A claim of a one-off scheduled job (not in a pool's slot; plain SET NX outside scripts). */
+export const claimKey = (prefix: string, name: string) => `${prefix}claim:${name}`;

@@ -13,5 +13,8 @@ local function key_queue(base, rank, agency) return base .. 'q:' .. rank .. ':' 
 local function key_check_ins(base) return base .. 'checkins' end
 local function key_offers(base) return base .. 'offers' end
 local function key_wait_owners(base) return base .. 'waitowners' end
+local function key_layers(base) return base .. 'layers' end
+local function key_started(base) return base .. 'started' end
+local function key_failures(base, member) return base .. 'fail:' .. member end
 -- The pool id inside the hash tag of a base ('<prefix>{<pool>}:').
 local function pool_of_base(base) return string.match(base, '{([^}]*)}:$') end
