@@ -17,13 +17,16 @@ export const ScriptCode = {
   POOL_UNAVAILABLE: -13,
   POOL_FULL: -14,
   CAPACITY_RESERVED: -15,
+  STALE_REVISION: -20,
 } as const;
 
 export type ScriptOutcome =
   | { kind: 'ok' }
   | { kind: 'granted'; outcome: 'created' | 'reconnected' | 'replayed' }
   | { kind: 'failure'; failure: LeaseFailure }
-  | { kind: 'refusal'; code: RefusalCode };
+  | { kind: 'refusal'; code: RefusalCode }
+  /** A compare-and-set write found the pool's definition changed since it was read. */
+  | { kind: 'stale' };
 
 const outcomes = new Map<number, ScriptOutcome>([
   [ScriptCode.OK, { kind: 'ok' }],
@@ -40,6 +43,7 @@ const outcomes = new Map<number, ScriptOutcome>([
   [ScriptCode.POOL_UNAVAILABLE, { kind: 'refusal', code: 'pool-unavailable' }],
   [ScriptCode.POOL_FULL, { kind: 'refusal', code: 'pool-full' }],
   [ScriptCode.CAPACITY_RESERVED, { kind: 'refusal', code: 'capacity-reserved' }],
+  [ScriptCode.STALE_REVISION, { kind: 'stale' }],
 ]);
 
 /** The one mapping from a script's reply code to what the store answers. */
