@@ -82,10 +82,13 @@ let pending = false;
 function scheduleRender() {
   if (pending) return;
   pending = true;
-  requestAnimationFrame(() => {
+  const run = () => {
     pending = false;
     render();
-  });
+  };
+  // Browsers pause animation frames in hidden tabs; render there too, just less often.
+  if (document.hidden) setTimeout(run, 250);
+  else requestAnimationFrame(run);
 }
 
 function onEvent(event, data) {

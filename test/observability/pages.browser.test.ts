@@ -25,6 +25,25 @@ async function screenshot(page: Page, name: string, forReadme = false): Promise<
   }
 }
 
+/** Debian's chromium, headless, with a fresh profile and no background traffic. */
+function launchChromium(userDataDir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: requireChromium(),
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+    viewport: { width: 1600, height: 1000 },
+  });
+}
+
 /** Sessions held by agencies, as a busy morning would leave them (both pools of config/broker.yaml). */
 async function seed(store: LeaseStore): Promise<void> {
   const load: [string, string, number][] = [
@@ -69,25 +88,10 @@ describe('pages in a real browser (chromium + playwright-core)', () => {
   let userDataDir: string;
 
   beforeAll(async () => {
-    const executablePath = requireChromium();
     b = await startBroker({ port: PORTS.browser, file: '../../config/broker.yaml', feed: { flushMs: 50, refreshMs: 200 } });
     await seed(b.app.get<LeaseStore>(LEASE_STORE));
     userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-      viewport: { width: 1600, height: 1000 },
-    });
+    context = await launchChromium(userDataDir);
   }, 60_000);
 
   afterAll(async () => {
@@ -207,5 +211,48 @@ describe('pages in a real browser (chromium + playwright-core)', () => {
     await card.locator('.not-entitled').waitFor();
     expect(await card.locator('[data-action="request"]').count()).toBe(0);
     await page.close();
+  });
+});
+
+describe('pages in a real browser on the Redis store (several replicas share it)', () => {
+  let b: RunningBroker;
+  let context: BrowserContext;
+  let userDataDir: string;
+
+  beforeAll(async () => {
+    b = await startBroker({ port: PORTS.browserRedis, redis: true, feed: { flushMs: 50, refreshMs: 200 } });
+    userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
+    context = await launchChromium(userDataDir);
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await b?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  it('a session requested on the self-service page shows up live on the ops page, and goes when it ends', async () => {
+    const ops = await context.newPage();
+    await ops.goto(`${b.url}/ops#token=${await b.token({ sub: 'wall', agency: 'alpha', roles: ['operator'] })}`);
+    const vpn = ops.locator('[data-pool="vpn-a"]');
+    await vpn.locator('[data-field="active"]', { hasText: /^0$/ }).waitFor();
+
+    const self = await context.newPage();
+    await self.goto(`${b.url}/#token=${await b.token({ sub: 'e-77', agency: 'beta' })}`);
+    await self.locator('.pool-card[data-pool="vpn-a"] [data-action="request"]').click();
+    const grant = self.locator('.grant');
+    await grant.locator('[data-field="host"]', { hasText: /^gw-[12]\.test$/ }).waitFor();
+
+    // The wall screen is the tab in front (browsers throttle timers in background tabs).
+    await ops.bringToFront();
+    await vpn.locator('[data-field="active"]', { hasText: /^1$/ }).waitFor();
+    expect(await vpn.locator('[data-agency="beta"]').textContent()).toMatch(/^1 \/ 5/);
+    // The employee's free-slot figure follows live too.
+    await self.locator('.pool-card[data-pool="vpn-a"] [data-field="free"]', { hasText: /^5$/ }).waitFor();
+
+    await grant.locator('[data-action="end"]').click();
+    await vpn.locator('[data-field="active"]', { hasText: /^0$/ }).waitFor();
+    await screenshot(ops, 'ops-redis.png');
+    await Promise.all([ops.close(), self.close()]);
   });
 });

@@ -23,6 +23,7 @@ export const PORTS = {
   replicaA: 18130,
   replicaB: 18131,
   browser: 18140,
+  browserRedis: 18141,
   unreachableRedis: 6409,
 } as const;
 
@@ -68,11 +69,11 @@ export interface BrokerProcess {
 }
 
 /**
- * A broker as its own `node` process (src/main.ts compiled on the fly by swc, see swc-register.js),
- * for tests that need several replicas. Resolves once /health/ready answers 200.
+ * A broker as its own `node` process (src/main.ts compiled on the fly by @swc-node/register, as
+ * `npm run start:dev` does), for tests that need several replicas. Resolves once /health/ready answers 200.
  */
 export async function spawnBroker(port: number, env: Record<string, string>): Promise<BrokerProcess> {
-  const child = spawn(process.execPath, ['-r', join(__dirname, 'swc-register.js'), join(repoRoot, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(repoRoot, 'src', 'main.ts')], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
