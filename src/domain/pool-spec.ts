@@ -17,6 +17,25 @@ export interface MemberSpec {
   stateSince?: number;
 }
 
+/** Slots of a pool that only one priority class, or a class of a higher rank, may use. */
+export interface HeadroomSpec {
+  class: string;
+  rank: number;
+  slots: number;
+}
+
+/** The waiting room of a pool (docs/admission.md, "Waiting room"). */
+export interface WaitingRoomSpec {
+  /** How long an offer holds its slot for the waiter to claim it. */
+  claimWindowMs: number;
+  /** A waiter who does not check in for this long drops out. */
+  checkInMs: number;
+  /** Waiting tickets at most (requests beyond are refused 'waiting-room-full'). */
+  maxWaiters: number;
+  /** This pool's share of the broker-wide cap on admissions per second; null: no cap. */
+  admissionsPerSecond: number | null;
+}
+
 export interface AgencyShare {
   id: string;
   guaranteed: number;
@@ -39,6 +58,10 @@ export interface PoolSpec {
   retryAfterSeconds: number;
   /** A lease is never renewed past createdAt + this (docs/admission.md, "Maximum session duration"); absent: no limit. */
   maxSessionMs?: number;
+  /** Reserved headroom per priority class (docs/admission.md, "Priority classes"); absent: none. */
+  headroom?: HeadroomSpec[];
+  /** Absent: requests are refused, never queued, and admissions are not paced. */
+  waitingRoom?: WaitingRoomSpec;
   /** In config order; depth-first fills them in this order. */
   members: MemberSpec[];
   /** Agencies entitled to this pool. An agency absent here is not entitled. */

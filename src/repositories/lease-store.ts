@@ -6,6 +6,8 @@ import type {
   GrantCommand,
   GrantResult,
   PoolSnapshot,
+  WaitingChange,
+  WaitTicket,
 } from '../domain/grant';
 import type { PoolSpec } from '../domain/pool-spec';
 
@@ -13,7 +15,14 @@ import type { PoolSpec } from '../domain/pool-spec';
  * Failures of a lease operation that are about the request, not the store.
  * The service maps them to domain errors (see src/errors/error-codes.ts).
  */
-export type LeaseFailure = 'unknown-pool' | 'unknown-member' | 'grant-not-found' | 'lease-expired';
+export type LeaseFailure =
+  | 'unknown-pool'
+  | 'unknown-member'
+  | 'grant-not-found'
+  | 'lease-expired'
+  | 'ticket-not-found'
+  | 'offer-not-ready'
+  | 'offer-expired';
 
 export type LeaseResult<T> = { ok: true; value: T } | { ok: false; failure: LeaseFailure };
 
@@ -61,6 +70,29 @@ export interface LeaseStore {
 
   /** Capacity, counts per member and agency (read only). */
   snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>>;
+
+  // ---- waiting room (docs/admission.md, "Waiting room"); a request joins through grant() with `wait` ----
+
+  /**
+   * A waiter checks in: reclaims what has expired, makes the offers due, keeps a
+   * waiting ticket's place for another check-in period and answers the ticket.
+   */
+  checkIn(pool: string, ticketId: string, owner: string): Promise<LeaseResult<{ ticket: WaitTicket; expired: ExpiredLease[] }>>;
+
+  /** Claims an offer: the grant with the ticket's id, on the member whose slot the offer held. */
+  claim(pool: string, ticketId: string, owner: string): Promise<LeaseResult<Grant>>;
+
+  /** Leaves the line, or declines an offer (its slot goes to the next waiter). */
+  leave(pool: string, ticketId: string, owner: string): Promise<LeaseResult<null>>;
+
+  /** Reads a ticket without changing anything. */
+  getTicket(pool: string, ticketId: string, owner?: string): Promise<LeaseResult<WaitTicket>>;
+
+  /** The owner's ticket in a pool (read only), or null. */
+  ticketOf(pool: string, owner: string): Promise<WaitTicket | null>;
+
+  /** Called with what every operation of this store changed in a waiting room (offers made, waiters dropped). */
+  onWaitingChange(listener: (changes: WaitingChange[]) => void): () => void;
 
   /** Store time, epoch ms. */
   now(): Promise<number>;
