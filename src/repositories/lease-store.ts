@@ -10,6 +10,8 @@ import type {
   WaitTicket,
 } from '../domain/grant';
 import type { PoolSpec } from '../domain/pool-spec';
+import type { AuditEntry, AuditRecord } from '../domain/audit';
+import type { PoolLayers, PoolOverrides } from '../domain/pool-overrides';
 
 /**
  * Failures of a lease operation that are about the request, not the store.
@@ -71,6 +73,54 @@ export interface LeaseStore {
   /** Capacity, counts per member and agency (read only). */
   snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>>;
 
+  // ---- runtime changes, circuit breaker, maximum session duration (docs/admission.md, docs/operations.md) ----
+
+  /** A pool's definition from the config file, its runtime overrides, the effective definition and the revision; null for an unknown pool. */
+  getPoolLayers(pool: string): Promise<PoolLayers | null>;
+
+  /**
+   * Replaces a pool's runtime overrides if its layers are still at `expectedRevision`
+   * (compare and set). The effective definition (the config file's with these
+   * overrides applied) is written in the same step, and so is the audit record, if given.
+   */
+  setPoolOverrides(pool: string, overrides: PoolOverrides, expectedRevision: number, audit?: OperatorAudit): Promise<LeaseResult<OverridesWrite>>;
+
+  /**
+   * Counts a failure report for a member (circuit breaker). Each reporter counts once
+   * per window (its latest report); returns how many reporters reported within the
+   * last `windowMs`, this one included.
+   */
+  recordMemberFailure(pool: string, member: string, reporter: string, windowMs: number): Promise<LeaseResult<number>>;
+
+  /** Forgets a member's failure reports (its breaker was reset). */
+  clearMemberFailures(pool: string, member: string): Promise<void>;
+
+  /** Live leases whose end by the maximum session duration (createdAt + maxSessionMs) lies in (fromMs, toMs], in createdAt order; [] without a maximum. */
+  sessionsEnding(pool: string, fromMs: number, toMs: number): Promise<Grant[]>;
+
+  // ---- audit trail: reading (records are written by the operations themselves) ----
+
+  /** Appends a record that no lease operation writes (operator reads of the trail, skipped scheduled steps). Ignored for an unknown pool. */
+  appendAudit(pool: string, entry: OperatorAudit): Promise<void>;
+
+  /**
+   * Up to `limit` records of a pool with `fromMs <= t <= toMs` (and of `agency`, if given),
+   * oldest first, continuing after the record id `after`. `next` is the id to continue
+   * after, or null once the range is read to its end.
+   */
+  readAudit(pool: string, query: AuditQuery): Promise<AuditPage>;
+
+  /** Drops the records of a pool older than `olderThanMs` (store time); returns how many. */
+  trimAudit(pool: string, olderThanMs: number): Promise<number>;
+
+  /**
+   * Claims a one-off job (a scheduled occurrence) across all replicas: true for exactly one
+   * caller while the claim lasts (`ttlMs`). `completeJob` keeps it claimed for `keepMs` more,
+   * so an occurrence that was done is never run again; a claim whose holder died lapses.
+   */
+  claimJob(name: string, ttlMs: number): Promise<boolean>;
+  completeJob(name: string, keepMs: number): Promise<void>;
+
   // ---- waiting room (docs/admission.md, "Waiting room"); a request joins through grant() with `wait` ----
 
   /**
@@ -101,6 +151,25 @@ export interface LeaseStore {
   ping(): Promise<void>;
 
   close(): Promise<void>;
+}
+
+/** An operator record (ev 'operator'): who (`by`, a pseudonym or 'circuit-breaker' / 'schedule:<id>'), what (`act`), where (`m`, `ag`) and `d` (JSON). */
+export type OperatorAudit = Omit<AuditEntry, 't'>;
+
+export type OverridesWrite = { applied: true; revision: number; effective: PoolSpec } | { applied: false; revision: number };
+
+export interface AuditQuery {
+  fromMs: number;
+  toMs: number;
+  agency?: string;
+  limit: number;
+  /** A record id from a previous page's `next`. */
+  after?: string;
+}
+
+export interface AuditPage {
+  records: AuditRecord[];
+  next: string | null;
 }
 
 /** Options both stores take. */

@@ -37,7 +37,17 @@ export const snapshotScript = defineScript<
   [Code] | [Code, number, string, number, number, number, number[], number[]]
 >('snapshot-1.lua');
 
-export const syncPoolScript = defineScript<[specJson: string], Code>('sync-pool-1.lua');
+/** ARGV: expected revision, config file's spec JSON ('' keep), overrides JSON ('' keep), effective spec JSON, ...audit field/value pairs. */
+export const syncPoolScript = defineScript<
+  [expectedRevision: number, baseJson: string, overridesJson: string, effectiveJson: string, ...audit: string[]],
+  [Code, number]
+>('sync-pool-1.lua');
+
+/** ARGV: from (exclusive), to (inclusive), epoch ms. */
+export const listEndingScript = defineScript<[fromMs: number, toMs: number], [Code] | [Code, RawGrant[]]>('list-ending-1.lua');
+
+/** ARGV: member, reporter, window ms. */
+export const recordFailureScript = defineScript<[member: string, reporter: string, windowMs: number], [Code] | [Code, number]>('record-failure-1.lua');
 
 export const leaseScripts = [
   grantScript,
@@ -49,4 +59,6 @@ export const leaseScripts = [
   reapScript,
   snapshotScript,
   syncPoolScript,
+  listEndingScript,
+  recordFailureScript,
 ].map((s) => s.script);

@@ -8,9 +8,11 @@ import type {
   GrantResult,
   PoolSnapshot,
 } from '../../domain/grant';
+import { auditFields, auditFieldsOf, type AuditRecord } from '../../domain/audit';
+import { applyOverrides, type PoolLayers, type PoolOverrides } from '../../domain/pool-overrides';
 import type { PoolSpec } from '../../domain/pool-spec';
-import type { LeaseResult, LeaseStore, LeaseStoreOptions } from '../lease-store';
-import { poolBase, poolIndexKey, poolKeys } from './keys';
+import type { AuditPage, AuditQuery, LeaseResult, LeaseStore, LeaseStoreOptions, OperatorAudit, OverridesWrite } from '../lease-store';
+import { claimKey, poolBase, poolIndexKey, poolKeys } from './keys';
 import {
   bulkRenewScript,
   getScript,
@@ -18,6 +20,8 @@ import {
   heartbeatScript,
   leaseScripts,
   listByOwnerScript,
+  listEndingScript,
+  recordFailureScript,
   reapScript,
   releaseScript,
   snapshotScript,
@@ -31,6 +35,9 @@ import { registerScript } from './script-loader';
  * injected: the script decides by store time, Redis expires the key by wall time.
  */
 const TEST_CLOCK_MEMO_SLACK_MS = 24 * 3600 * 1000;
+
+/** A write of a pool's layers that keeps losing compare-and-set races gives up after this many tries. */
+const LAYER_WRITE_TRIES = 20;
 
 /**
  * The production LeaseStore: any number of broker replicas on one Redis (or
@@ -53,8 +60,122 @@ export class RedisLeaseStore implements LeaseStore {
   async syncPools(specs: PoolSpec[]): Promise<void> {
     if (specs.length === 0) return;
     // Each pool lives in its own slot: one script per pool, then the index outside the slots.
-    await Promise.all(specs.map((spec) => syncPoolScript(this.redis, this.base(spec.id), null, JSON.stringify(spec))));
+    // The runtime overrides stay; the effective definition is the new file's with them applied.
+    await Promise.all(
+      specs.map(async (spec) => {
+        for (let i = 0; i < LAYER_WRITE_TRIES; i++) {
+          const layers = await this.getPoolLayers(spec.id);
+          const effective = applyOverrides(spec, layers?.overrides ?? {});
+          const [code] = await syncPoolScript(this.redis, this.base(spec.id), this.clockNow(), layers?.revision ?? 0, JSON.stringify(spec), '', JSON.stringify(effective));
+          if (outcomeOf(code).kind === 'ok') return;
+        }
+        throw new Error(`pool ${spec.id}: its definition kept changing while the config file was written`);
+      }),
+    );
     await this.redis.sadd(poolIndexKey(this.options.keyPrefix), ...specs.map((s) => s.id));
+  }
+
+  async getPoolLayers(pool: string): Promise<PoolLayers | null> {
+    const keys = poolKeys(this.options.keyPrefix, pool);
+    // Same slot, one round trip; a pool written before layers existed has its config only.
+    const [[, config], [, layers]] = (await this.redis.multi().get(keys.config).hmget(keys.layers, 'spec', 'overrides', 'rev').exec()) as [
+      [Error | null, string | null],
+      [Error | null, (string | null)[]],
+    ];
+    if (config === null) return null;
+    const [base, overrides, rev] = layers;
+    const effective = JSON.parse(config) as PoolSpec;
+    return {
+      base: base ? (JSON.parse(base) as PoolSpec) : effective,
+      overrides: overrides ? (JSON.parse(overrides) as PoolOverrides) : {},
+      effective,
+      revision: rev ? Number(rev) : 0,
+    };
+  }
+
+  async setPoolOverrides(pool: string, overrides: PoolOverrides, expectedRevision: number, audit?: OperatorAudit): Promise<LeaseResult<OverridesWrite>> {
+    const layers = await this.getPoolLayers(pool);
+    if (!layers) return { ok: false, failure: 'unknown-pool' };
+    if (layers.revision !== expectedRevision) return { ok: true, value: { applied: false, revision: layers.revision } };
+    const effective = applyOverrides(layers.base, overrides);
+    const [code, revision] = await syncPoolScript(
+      this.redis,
+      this.base(pool),
+      this.clockNow(),
+      expectedRevision,
+      '',
+      JSON.stringify(overrides),
+      JSON.stringify(effective),
+      ...(audit ? auditPairs(audit) : []),
+    );
+    if (outcomeOf(code).kind === 'stale') return { ok: true, value: { applied: false, revision } };
+    return { ok: true, value: { applied: true, revision, effective } };
+  }
+
+  async recordMemberFailure(pool: string, member: string, reporter: string, windowMs: number): Promise<LeaseResult<number>> {
+    const reply = await recordFailureScript(this.redis, this.base(pool), this.clockNow(), member, reporter, windowMs);
+    const result = outcomeOf(reply[0]);
+    if (result.kind === 'failure') return { ok: false, failure: result.failure };
+    return { ok: true, value: reply[1]! };
+  }
+
+  async clearMemberFailures(pool: string, member: string): Promise<void> {
+    await this.redis.del(poolKeys(this.options.keyPrefix, pool).failures(member));
+  }
+
+  async sessionsEnding(pool: string, fromMs: number, toMs: number): Promise<Grant[]> {
+    const reply = await listEndingScript(this.redis, this.base(pool), this.clockNow(), fromMs, toMs);
+    if (outcomeOf(reply[0]).kind !== 'ok') return [];
+    return (reply[1] ?? []).map((g) => grantOf(pool, g));
+  }
+
+  async appendAudit(pool: string, entry: OperatorAudit): Promise<void> {
+    const keys = poolKeys(this.options.keyPrefix, pool);
+    if ((await this.redis.exists(keys.config)) === 0) return;
+    await this.redis.xadd(keys.audit, '*', 't', String(await this.now()), ...auditPairs(entry));
+  }
+
+  /*
+   * Stream ids carry Redis's wall time, records their store time `t` (the same
+   * in production). With a test clock the two differ, so the range is then
+   * found by scanning from the start and reading `t`.
+   */
+  async readAudit(pool: string, q: AuditQuery): Promise<AuditPage> {
+    const key = poolKeys(this.options.keyPrefix, pool).audit;
+    const testClock = this.options.clock !== undefined;
+    const start = q.after !== undefined ? `(${q.after}` : testClock ? '-' : String(Math.max(0, Math.floor(q.fromMs)));
+    const end = testClock ? '+' : String(Math.floor(q.toMs));
+    const entries = await this.redis.xrange(key, start, end, 'COUNT', Math.max(1, q.limit));
+    const records: AuditRecord[] = [];
+    for (const [id, flat] of entries) {
+      const r = auditRecordOf(id, flat);
+      const t = Number(r.t);
+      if (t > q.toMs && testClock) return { records, next: null };
+      if (t >= q.fromMs && t <= q.toMs && (q.agency === undefined || r.ag === q.agency)) records.push(r);
+    }
+    return { records, next: entries.length < Math.max(1, q.limit) ? null : entries[entries.length - 1]![0] };
+  }
+
+  async trimAudit(pool: string, olderThanMs: number): Promise<number> {
+    const key = poolKeys(this.options.keyPrefix, pool).audit;
+    if (!this.options.clock) return this.redis.xtrim(key, 'MINID', String(Math.floor(olderThanMs)));
+    // Test clock: the first record at or after the cut, by its store time.
+    for (let after = '-'; ; ) {
+      const entries = await this.redis.xrange(key, after, '+', 'COUNT', 500);
+      for (const [id, flat] of entries) {
+        if (Number(auditRecordOf(id, flat).t) >= olderThanMs) return this.redis.xtrim(key, 'MINID', id);
+      }
+      if (entries.length < 500) return this.redis.xtrim(key, 'MAXLEN', 0);
+      after = `(${entries[entries.length - 1]![0]}`;
+    }
+  }
+
+  async claimJob(name: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(claimKey(this.options.keyPrefix, name), 'claimed', 'PX', Math.max(1, Math.floor(ttlMs)), 'NX')) === 'OK';
+  }
+
+  async completeJob(name: string, keepMs: number): Promise<void> {
+    await this.redis.set(claimKey(this.options.keyPrefix, name), 'done', 'PX', Math.max(1, Math.floor(keepMs)));
   }
 
   async getPoolSpec(pool: string): Promise<PoolSpec | null> {
@@ -192,4 +313,18 @@ export class RedisLeaseStore implements LeaseStore {
     if (result.kind !== 'ok' || reply.length !== 2) throw new Error(`lease script answered with code ${reply[0]}`);
     return { ok: true, value: grantOf(pool, reply[1]) };
   }
+}
+
+/** An operator record's fields after `t`, as XADD takes them (src/domain/audit.ts order). */
+function auditPairs(entry: OperatorAudit): string[] {
+  const fields = auditFieldsOf({ t: '', ...entry });
+  return auditFields.filter((f) => f !== 't').flatMap((f) => [f, fields[f]]);
+}
+
+function auditRecordOf(id: string, flat: string[]): AuditRecord {
+  const r = { id, ...auditFieldsOf({ t: '', ev: 'operator' }) } as AuditRecord & Record<string, string>;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if ((auditFields as readonly string[]).includes(flat[i]!)) r[flat[i]!] = flat[i + 1]!;
+  }
+  return r;
 }

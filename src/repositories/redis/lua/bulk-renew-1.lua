@@ -54,7 +54,7 @@ for i = 5, #ARGV do
       drop_lease(base, field, r)
       released = released + 1
     else
-      renew_lease(base, field, r, now + r.ttl)
+      renew_lease(base, field, r, renewed_expiry(spec, r, now))
       renewed = renewed + 1
     end
   end

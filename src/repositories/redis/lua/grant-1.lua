@@ -78,7 +78,7 @@ for _, field in ipairs(owner_fields(base, owner)) do
   local r = find_lease(base, field)
   if r and r.expires and r.expires > now then
     if r.client == client then
-      local expires = now + r.ttl
+      local expires = renewed_expiry(spec, r, now)
       renew_lease(base, field, r, expires)
       local id = id_of_field(pool, field)
       remember(id, r, expires)
@@ -120,7 +120,7 @@ local r = {
   member = member.id, agency = agency, owner = owner, client = client,
   fence = redis.call('HINCRBY', key_state(base), 'fence', 1), created = now, ttl = spec.leaseTtlMs,
 }
-local expires = now + r.ttl
+local expires = first_expiry(spec, r.ttl, now)
 insert_lease(base, field_of_id(pool, new_id), r, expires)
 remember(new_id, r, expires)
 return { CREATED, grant_reply(new_id, r, expires), expired }

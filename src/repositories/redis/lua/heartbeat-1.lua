@@ -1,6 +1,7 @@
 #!lua
 --[[
-  Heartbeat: extends a live lease by its own TTL from now; an expired one is reclaimed.
+  Heartbeat: extends a live lease by its own TTL from now, never past createdAt + the pool's
+  maxSessionMs (docs/admission.md); an expired one is reclaimed.
 
   KEYS[1] pool base '<prefix>{<pool>}:'
   ARGV[1] now, epoch ms; '' = Redis TIME
@@ -13,6 +14,7 @@
 --- @include "codes"
 --- @include "clock"
 --- @include "keys"
+--- @include "spec"
 --- @include "record"
 --- @include "leases"
 
@@ -21,13 +23,14 @@ local now = clock_now(ARGV[1])
 local id, owner = ARGV[2], ARGV[3]
 local field = field_of_id(pool_of_base(base), id)
 
-if redis.call('EXISTS', key_config(base)) == 0 then return { UNKNOWN_POOL } end
+local spec = load_spec(base)
+if not spec then return { UNKNOWN_POOL } end
 local r = find_lease(base, field)
 if not r or (owner ~= '' and r.owner ~= owner) then return { GRANT_NOT_FOUND } end
 if r.expires <= now then
   drop_lease(base, field, r)
   return { LEASE_EXPIRED }
 end
-local expires = now + r.ttl
+local expires = renewed_expiry(spec, r, now)
 renew_lease(base, field, r, expires)
 return { OK, grant_reply(id, r, expires) }

@@ -1,20 +1,44 @@
 #!lua
 --[[
-  Writes one pool's definition. Counts, leases and the fence are kept; a new pool's
-  fence starts at 0 (first fencing token 1).
+  Writes one pool's definition layers, compare-and-set: the config file's definition
+  (syncPools), the runtime overrides (operator API, circuit breaker, schedules) and the
+  effective definition every admission reads (`<base>config`, computed by the caller as
+  base + overrides). Applied only if the layers are still at the revision the caller read,
+  so a change never lands over one it did not see. Counts, leases and the fence are kept;
+  a new pool's fence starts at 0 (first fencing token 1).
 
   KEYS[1] pool base '<prefix>{<pool>}:'
-  ARGV[1] now (unused: every script takes it)
-  ARGV[2] PoolSpec as JSON
+  ARGV[1] now, epoch ms; '' = Redis TIME (the audit record's time)
+  ARGV[2] expected revision (0 for a pool whose layers were never written)
+  ARGV[3] the config file's PoolSpec as JSON; '' = keep the stored one
+  ARGV[4] overrides as JSON; '' = keep the stored ones
+  ARGV[5] effective PoolSpec as JSON
+  ARGV[6 ..] audit record: field, value, field, value, ... (src/domain/audit.ts order, without t);
+             none = no record
 
-  Returns OK
+  Returns { OK, revision } | { STALE_REVISION, currentRevision }
 ]]
 --- @include "codes"
+--- @include "clock"
 --- @include "keys"
 
 local base = KEYS[1]
-cjson.decode(ARGV[2]) -- refuse to store what admissions could not read
-redis.call('SET', key_config(base), ARGV[2])
+local layers = key_layers(base)
+local current = tonumber(redis.call('HGET', layers, 'rev') or '0')
+if current ~= tonumber(ARGV[2]) then return { STALE_REVISION, current } end
+
+-- Refuse to store what admissions could not read.
+cjson.decode(ARGV[5])
+if ARGV[3] ~= '' then cjson.decode(ARGV[3]) redis.call('HSET', layers, 'spec', ARGV[3]) end
+if ARGV[4] ~= '' then cjson.decode(ARGV[4]) redis.call('HSET', layers, 'overrides', ARGV[4]) end
+local rev = redis.call('HINCRBY', layers, 'rev', 1)
+redis.call('SET', key_config(base), ARGV[5])
 redis.call('HSETNX', key_state(base), 'fence', 0)
 redis.call('HSETNX', key_state(base), 'active', 0)
-return OK
+
+if #ARGV > 5 then
+  local record = { 't', tostring(clock_now(ARGV[1])) }
+  for i = 6, #ARGV do record[#record + 1] = ARGV[i] end
+  redis.call('XADD', key_audit(base), '*', unpack(record))
+end
+return { OK, rev }

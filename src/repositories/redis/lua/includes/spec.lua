@@ -7,6 +7,21 @@ local function load_spec(base)
   return cjson.decode(raw)
 end
 
+-- Expiry of a lease renewed now (docs/admission.md, "Maximum session duration"): its own TTL from
+-- now, never past createdAt + maxSessionMs, and never earlier than it already was.
+local function renewed_expiry(spec, r, now)
+  local expires = now + r.ttl
+  if type(spec.maxSessionMs) == 'number' then expires = math.min(expires, r.created + spec.maxSessionMs) end
+  if r.expires and r.expires > expires then expires = r.expires end
+  return expires
+end
+
+-- Expiry of a lease created now: its TTL from now, never past now + maxSessionMs.
+local function first_expiry(spec, ttl, now)
+  if type(spec.maxSessionMs) == 'number' then return now + math.min(ttl, spec.maxSessionMs) end
+  return now + ttl
+end
+
 -- licenceLimit is JSON null (cjson.null) when the pool has none.
 local function licence_of(spec)
   if type(spec.licenceLimit) == 'number' then return spec.licenceLimit end
