@@ -125,7 +125,10 @@ export function replay(data) {
       now: () => Date.now(),
       sleep: (seconds) => sleep(seconds),
       acquire(p, e) {
-        const out = grantOutcome(apis[p].grant(employeeTokens[p][e], S.clientId, 'replay-grant'));
+        const res = apis[p].grant(employeeTokens[p][e], S.clientId, 'replay-grant');
+        // 202: the pool has a waiting room and queued the request; the plan models refusals, not waiting.
+        if (res.status === 202) return { kind: 'queued' };
+        const out = grantOutcome(res);
         if (out.kind === 'created') return { kind: 'granted', id: out.grant.id };
         if (out.kind === 'reconnected') return { kind: 'reconnected', id: out.grant.id };
         if (out.kind === 'refused') return { kind: 'refused', code: out.code };
@@ -155,7 +158,7 @@ export function handleSummary(data) {
   const result = buildResult(head, { compress: COMPRESS, lanes: LANES, baseUrl: S.baseUrl, capacities: data.setup_data ? data.setup_data.capacities : null }, data.metrics);
   const lines = result.pools.map((p) => {
     const refused = Object.keys(p.refused).map((c) => `${c} ${p.refused[c]}`).join(', ') || 'none';
-    return `  ${p.id}: ${p.attempts} requests, ${p.admitted} admitted, refused: ${refused}, gave up ${p.gaveUp}, errors ${p.errors}`;
+    return `  ${p.id}: ${p.attempts} requests, ${p.admitted} admitted, refused: ${refused}, queued ${p.queued}, gave up ${p.gaveUp}, errors ${p.errors}`;
   });
   return {
     [RESULT]: JSON.stringify(result, null, 2) + '\n',

@@ -4,13 +4,14 @@ export interface PoolTally {
   admitted: number;
   reconnected: number;
   refused: Record<string, number>;
+  queued: number;
   gaveUp: number;
   errors: number;
   released: number;
   heartbeats: number;
   lost: number;
 }
-export type AcquireResult = { kind: 'granted' | 'reconnected'; id: string } | { kind: 'refused'; code: string } | { kind: 'error' };
+export type AcquireResult = { kind: 'granted' | 'reconnected'; id: string } | { kind: 'refused'; code: string } | { kind: 'queued' } | { kind: 'error' };
 export interface LaneOptions {
   tickSeconds: number[];
   compress: number;

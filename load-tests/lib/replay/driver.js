@@ -53,7 +53,7 @@ function pop(heap) {
 
 /** Counters one lane adds up, per pool. */
 export function emptyTally(pools) {
-  return pools.map(() => ({ attempts: 0, admitted: 0, reconnected: 0, refused: {}, gaveUp: 0, errors: 0, released: 0, heartbeats: 0, lost: 0 }));
+  return pools.map(() => ({ attempts: 0, admitted: 0, reconnected: 0, refused: {}, queued: 0, gaveUp: 0, errors: 0, released: 0, heartbeats: 0, lost: 0 }));
 }
 
 /**
@@ -64,7 +64,8 @@ export function emptyTally(pools) {
  * - `o.heartbeatSeconds`: real seconds between heartbeats of a held session;
  * - `o.startMs`: real time (ms) at which the simulated day starts (00:00);
  * - `io.now()` ms; `io.sleep(seconds)`;
- * - `io.acquire(pool, employee)` → `{ kind: 'granted' | 'reconnected', id } | { kind: 'refused', code } | { kind: 'error' }`;
+ * - `io.acquire(pool, employee)` → `{ kind: 'granted' | 'reconnected', id } | { kind: 'refused', code } | { kind: 'queued' } | { kind: 'error' }`
+ *   (queued: the pool has a waiting room, which the plan does not model; the replay lets the ticket go);
  * - `io.release(pool, employee, id)`; `io.heartbeat(pool, employee, id)` → false when the lease was gone;
  * - `io.late(ms)` (optional): how late an event was played.
  */
@@ -98,6 +99,7 @@ export function replayLane(sessions, o, io, tally) {
         continue;
       }
       if (r.kind === 'refused') c.refused[r.code] = (c.refused[r.code] || 0) + 1;
+      else if (r.kind === 'queued') c.queued += 1;
       else c.errors += 1;
       const delay = s.retries[e.refusals];
       if (r.kind === 'refused' && delay !== undefined) {

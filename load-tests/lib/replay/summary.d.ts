@@ -11,6 +11,7 @@ export interface ReplayResultPool {
   attempts: number;
   admitted: number;
   reconnected: number;
+  queued: number;
   refused: Record<string, number>;
   gaveUp: number;
   errors: number;

@@ -8,7 +8,7 @@ export const RESULT_FORMAT = 'telework-broker-replay-result/1';
 /** Refusal codes of docs/admission.md; capacity refusals are the ones the simulation models. */
 export const REFUSAL_CODES = ['not-entitled', 'employee-at-limit', 'agency-at-maximum', 'pool-unavailable', 'pool-full', 'capacity-reserved'];
 
-const COUNTS = ['attempts', 'admitted', 'reconnected', 'gave_up', 'errors', 'released', 'heartbeats', 'lost'];
+const COUNTS = ['attempts', 'admitted', 'reconnected', 'queued', 'gave_up', 'errors', 'released', 'heartbeats', 'lost'];
 
 /** k6 metric name of counter `what` of pool number `p` (k6 names allow letters, digits and '_'). */
 export function metricName(p, what) {
@@ -31,6 +31,7 @@ export function recordTally(tally, add) {
     add(metricName(p, 'attempts'), c.attempts);
     add(metricName(p, 'admitted'), c.admitted);
     add(metricName(p, 'reconnected'), c.reconnected);
+    add(metricName(p, 'queued'), c.queued);
     add(metricName(p, 'gave_up'), c.gaveUp);
     add(metricName(p, 'errors'), c.errors);
     add(metricName(p, 'released'), c.released);
@@ -72,6 +73,7 @@ export function buildResult(schedule, run, metrics) {
         attempts: count(metrics, metricName(p, 'attempts')),
         admitted: count(metrics, metricName(p, 'admitted')),
         reconnected: count(metrics, metricName(p, 'reconnected')),
+        queued: count(metrics, metricName(p, 'queued')),
         refused,
         gaveUp: count(metrics, metricName(p, 'gave_up')),
         errors: count(metrics, metricName(p, 'errors')),

@@ -21,6 +21,7 @@ export const replayResultSchema = z.object({
       attempts: countSchema,
       admitted: countSchema,
       reconnected: countSchema,
+      queued: countSchema,
       refused: z.record(z.string(), countSchema),
       gaveUp: countSchema,
       errors: countSchema,
@@ -80,10 +81,11 @@ export function compareReplay(schedule: ReplaySchedule, result: ReplayResult): C
             : `${n} refused ${code}: not a capacity refusal; check the broker's configuration`,
       );
     }
+    if (rp.queued > 0) notes.push(`${rp.queued} requests were queued: the pool has a waiting room, and the plan models a pool that refuses; replay against a configuration without one`);
     if (rp.errors > 0) notes.push(`${rp.errors} requests failed (no answer, or an unexpected one)`);
     if (rp.reconnected > 0) notes.push(`${rp.reconnected} requests found the employee's session still held (reconnect)`);
     if (rp.lost > 0) notes.push(`${rp.lost} sessions were lost before their release (lease expired: heartbeat more often, or compress more)`);
-    const comparable = rp.capacity === null || rp.capacity === sp.capacity;
+    const comparable = (rp.capacity === null || rp.capacity === sp.capacity) && rp.queued === 0;
     if (!comparable) notes.push(`the broker's capacity was ${rp.capacity}, the prediction is for ${sp.capacity}: run the plan with the broker's capacities`);
     const tolerance = Math.max(10, 0.1 * sp.predicted.refused);
     const [lo, , hi] = sp.acrossDays.refused;

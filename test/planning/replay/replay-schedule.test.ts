@@ -147,6 +147,12 @@ describe('replay schedule', () => {
     otherCapacity.pools[1]!.capacity = 1800;
     expect(compareReplay(schedule, otherCapacity).pools[1]!.verdict).toBe('not comparable');
 
+    const queued = structuredClone(result);
+    queued.pools[0]!.queued = 3;
+    const waiting = compareReplay(schedule, queued);
+    expect(waiting.pools[0]!.verdict).toBe('not comparable');
+    expect(waiting.pools[0]!.notes.join('\n')).toContain('3 requests were queued: the pool has a waiting room');
+
     const otherDay = structuredClone(result);
     otherDay.schedule.day = 1;
     expect(() => compareReplay(schedule, otherDay)).toThrow('day 1');
