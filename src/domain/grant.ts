@@ -130,6 +130,10 @@ export interface MemberSnapshot {
   state: MemberState;
   maxSessions: number;
   active: number;
+  /** Set when the state was changed at runtime (operator, circuit breaker, schedule): why, by whom, since when. */
+  stateReason?: string;
+  stateBy?: string;
+  stateSince?: number;
 }
 
 export interface AgencySnapshot {
