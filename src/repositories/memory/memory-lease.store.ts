@@ -1,4 +1,5 @@
 import BTree from 'sorted-btree';
+import { auditFieldsOf, type AuditEntry, type AuditRecord } from '../../domain/audit';
 import type {
   AgencySnapshot,
   BulkRenewCommand,
@@ -8,11 +9,17 @@ import type {
   GrantCommand,
   GrantResult,
   MemberSnapshot,
+  HeadroomSnapshot,
+  LeaveReason,
   PoolSnapshot,
+  QueueReason,
   RefusalCode,
+  WaitingChange,
+  WaitTicket,
 } from '../../domain/grant';
 import type { MemberSpec, PoolSpec } from '../../domain/pool-spec';
-import type { LeaseResult, LeaseStore, LeaseStoreOptions } from '../lease-store';
+import type { LeaseFailure, LeaseResult, LeaseStore, LeaseStoreOptions } from '../lease-store';
+import { MemoryWaitingRoom, type StoredTicket } from './memory-waiting-room';
 
 /** Orders leases (and remembered idempotency keys) by expiry, ties by id: the order Redis sorted sets give. */
 interface ExpiryKey {
@@ -42,6 +49,11 @@ class PoolState {
   readonly expiry = new BTree<ExpiryKey, true>(undefined, byExpiry);
   readonly remembered = new Map<string, Remembered>();
   readonly rememberedExpiry = new BTree<ExpiryKey, true>(undefined, byExpiry);
+  readonly room = new MemoryWaitingRoom();
+  /** Append-only audit records (src/domain/audit.ts), ids `<ms>-<seq>` like a Redis Stream's. */
+  readonly audit: AuditRecord[] = [];
+  auditLastMs = 0;
+  auditSeq = 0;
 
   constructor(public spec: PoolSpec) {}
 
@@ -55,7 +67,7 @@ class PoolState {
 }
 
 const ok = <T>(value: T): LeaseResult<T> => ({ ok: true, value });
-const fail = <T>(failure: 'unknown-pool' | 'unknown-member' | 'grant-not-found' | 'lease-expired'): LeaseResult<T> => ({ ok: false, failure });
+const fail = <T>(failure: LeaseFailure): LeaseResult<T> => ({ ok: false, failure });
 const copy = (g: Grant): Grant => ({ ...g });
 const expiredOf = (g: Grant): ExpiredLease => ({ id: g.id, pool: g.pool, member: g.member, agency: g.agency, owner: g.owner });
 /** Unambiguous map key for (owner, idempotency key). */
@@ -82,6 +94,9 @@ export class MemoryLeaseStore implements LeaseStore {
   readonly kind = 'memory' as const;
   private readonly pools = new Map<string, PoolState>();
   private readonly clock: () => number;
+  private readonly waitingListeners = new Set<(changes: WaitingChange[]) => void>();
+  /** Waiting-room changes of the operation in progress, handed to the listeners when it ends. */
+  private changes: WaitingChange[] = [];
 
   constructor(private readonly options: LeaseStoreOptions) {
     this.clock = options.clock ?? Date.now;
@@ -90,9 +105,13 @@ export class MemoryLeaseStore implements LeaseStore {
   syncPools(specs: PoolSpec[]): Promise<void> {
     for (const spec of specs) {
       const state = this.pools.get(spec.id);
-      if (state) state.spec = structuredClone(spec);
-      else this.pools.set(spec.id, new PoolState(structuredClone(spec)));
+      if (state) {
+        state.spec = structuredClone(spec);
+        // Capacity may have been raised: offer it to the waiters in the same step.
+        this.offerStep(state, this.clock());
+      } else this.pools.set(spec.id, new PoolState(structuredClone(spec)));
     }
+    this.flushChanges();
     return Promise.resolve();
   }
 
@@ -102,7 +121,9 @@ export class MemoryLeaseStore implements LeaseStore {
   }
 
   grant(cmd: GrantCommand): Promise<LeaseResult<GrantResult>> {
-    return Promise.resolve(this.grantNow(cmd));
+    const r = this.grantNow(cmd);
+    this.flushChanges();
+    return Promise.resolve(r);
   }
 
   heartbeat(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
@@ -113,6 +134,9 @@ export class MemoryLeaseStore implements LeaseStore {
     if (!lease) return Promise.resolve(fail('grant-not-found'));
     if (lease.expiresAt <= now) {
       this.remove(state, lease);
+      this.audit(state, { t: String(now), ev: 'expired', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id });
+      this.offerStep(state, now);
+      this.flushChanges();
       return Promise.resolve(fail('lease-expired'));
     }
     this.renew(state, lease, now);
@@ -126,7 +150,19 @@ export class MemoryLeaseStore implements LeaseStore {
     const lease = this.findLease(state, grantId, owner);
     if (!lease) return Promise.resolve(fail('grant-not-found'));
     this.remove(state, lease);
-    return Promise.resolve(lease.expiresAt <= now ? fail('lease-expired') : ok(copy(lease)));
+    const expired = lease.expiresAt <= now;
+    this.audit(state, {
+      t: String(now),
+      ev: expired ? 'expired' : 'released',
+      own: lease.owner,
+      ag: lease.agency,
+      m: lease.member,
+      g: lease.id,
+      d: expired ? '' : `{"via":"${owner === undefined ? 'operator' : 'owner'}"}`,
+    });
+    this.offerStep(state, now);
+    this.flushChanges();
+    return Promise.resolve(expired ? fail('lease-expired') : ok(copy(lease)));
   }
 
   get(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
@@ -164,9 +200,11 @@ export class MemoryLeaseStore implements LeaseStore {
         result.unknown.push(id);
       } else if (lease.expiresAt <= now) {
         this.remove(state, lease);
+        this.audit(state, { t: String(now), ev: 'expired', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id, d: '{"via":"agent"}' });
         result.expired++;
       } else if (ended) {
         this.remove(state, lease);
+        this.audit(state, { t: String(now), ev: 'released', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id, d: '{"via":"agent"}' });
         result.released++;
       } else {
         this.renew(state, lease, now);
@@ -181,15 +219,30 @@ export class MemoryLeaseStore implements LeaseStore {
       const lease = state.leases.get(id)!;
       if (now - lease.createdAt >= this.options.bulkRenewalGraceMs) {
         this.remove(state, lease);
+        this.audit(state, { t: String(now), ev: 'expired', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id, d: '{"via":"agent"}' });
         result.expired++;
       }
     }
+    this.audit(state, {
+      t: String(now),
+      ev: 'renewed',
+      m: cmd.member,
+      d: `{"renewed":${result.renewed},"released":${result.released},"expired":${result.expired},"unknown":${result.unknown.length}}`,
+    });
+    this.offerStep(state, now);
+    this.flushChanges();
     return Promise.resolve(ok(result));
   }
 
   reap(pool: string, limit: number): Promise<ExpiredLease[]> {
     const state = this.pools.get(pool);
-    return Promise.resolve(state ? this.reapNow(state, limit, this.clock()) : []);
+    if (!state) return Promise.resolve([]);
+    const now = this.clock();
+    const expired = this.reapNow(state, limit, now);
+    this.reapWaiting(state, limit, now);
+    this.offerStep(state, now);
+    this.flushChanges();
+    return Promise.resolve(expired);
   }
 
   snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>> {
@@ -226,6 +279,9 @@ export class MemoryLeaseStore implements LeaseStore {
         leaseTtlMs: spec.leaseTtlMs,
         members,
         agencies,
+        waiting: state.room.waiting,
+        offered: state.room.offered,
+        headroom: headroomView(spec, this.free(state, inService)),
         at: now,
       }),
     );
@@ -250,6 +306,8 @@ export class MemoryLeaseStore implements LeaseStore {
     const now = this.clock();
     const { spec } = state;
     const expired = this.reapNow(state, this.options.reapBatch, now);
+    this.reapWaiting(state, this.options.reapBatch, now);
+    this.offerStep(state, now);
     this.forgetExpiredKeys(state, now);
 
     if (cmd.idempotencyKey !== undefined) {
@@ -261,8 +319,35 @@ export class MemoryLeaseStore implements LeaseStore {
       }
     }
 
-    const refuse = (code: RefusalCode, retry: boolean): LeaseResult<GrantResult> =>
-      ok({ outcome: 'refused', code, retryAfterSeconds: retry ? spec.retryAfterSeconds : null, expired });
+    const pc = cmd.priority?.class ?? '';
+    const rank = cmd.priority?.rank ?? 0;
+    const refuse = (code: RefusalCode, retry: boolean): LeaseResult<GrantResult> => {
+      this.audit(state, { t: String(now), ev: 'refused', own: cmd.owner, ag: cmd.agency, code, pc });
+      return ok({ outcome: 'refused', code, retryAfterSeconds: retry ? spec.retryAfterSeconds : null, expired });
+    };
+    const room = state.room;
+    const wr = spec.waitingRoom;
+    /** Waits in line when asked to (or always, over the admission rate), else is refused. */
+    const waitOr = (reason: QueueReason, always = false): LeaseResult<GrantResult> => {
+      if (!wr || !(always || cmd.wait)) return refuse(reason as RefusalCode, true);
+      if (room.waiting >= wr.maxWaiters) return refuse('waiting-room-full', true);
+      const t: StoredTicket = {
+        id: cmd.newGrantId,
+        owner: cmd.owner,
+        agency: cmd.agency,
+        clientId: cmd.clientId,
+        priority: { class: pc, rank },
+        reason,
+        joinedAt: now,
+        seq: ++room.seq,
+        state: 'waiting',
+        checkInBy: now + wr.checkInMs,
+        offer: null,
+      };
+      room.join(t);
+      this.audit(state, { t: String(now), ev: 'queued', own: t.owner, ag: t.agency, g: t.id, pc, d: `{"reason":"${reason}"}` });
+      return ok({ outcome: 'queued', ticket: room.view(spec.id, t, now), expired });
+    };
 
     const share = spec.agencies.find((a) => a.id === cmd.agency);
     if (!share) return refuse('not-entitled', false);
@@ -274,22 +359,36 @@ export class MemoryLeaseStore implements LeaseStore {
       if (lease.clientId === cmd.clientId) {
         this.renew(state, lease, now);
         this.remember(state, cmd, lease, now);
+        this.audit(state, { t: String(now), ev: 'reconnected', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id, pc });
         return ok({ outcome: 'reconnected', grant: copy(lease), expired });
       }
       liveOfOwner++;
     }
+
+    // 5b. Someone who already waits in this pool is answered with their ticket (one per owner and pool).
+    const ticketId = room.byOwner.get(cmd.owner);
+    if (ticketId !== undefined) {
+      const t = room.tickets.get(ticketId)!;
+      if (t.checkInBy > now) return ok({ outcome: 'queued', ticket: room.view(spec.id, t, now), expired });
+      this.dropTicket(state, t, t.state === 'waiting' ? 'missed-check-in' : 'offer-expired', now);
+      this.offerStep(state, now);
+    }
+
     if (liveOfOwner >= spec.perEmployeeLimit) return refuse('employee-at-limit', false);
-    if (state.agencyCount(cmd.agency) >= share.maximum) return refuse('agency-at-maximum', true);
+    if (state.agencyCount(cmd.agency) >= share.maximum) return waitOr('agency-at-maximum');
 
     const inService = spec.members.filter((m) => m.state === 'active');
-    if (inService.length === 0) return refuse('pool-unavailable', true);
+    if (inService.length === 0) return waitOr('pool-unavailable');
     const free = this.free(state, inService);
-    if (free < 1) return refuse('pool-full', true);
-    let reservedForOthers = 0;
-    for (const b of spec.agencies) {
-      if (b.id !== cmd.agency) reservedForOthers += Math.max(0, b.guaranteed - state.agencyCount(b.id));
+    if (free < 1) return waitOr('pool-full');
+    const reservedForOthers = this.reservedFor(state, cmd.agency);
+    if (free - reservedForOthers < 1) return waitOr('capacity-reserved');
+    if (free - reservedForOthers - headroomAbove(spec, rank) < 1) return waitOr('headroom-reserved');
+    if (wr) {
+      room.refill(wr, now);
+      if (!room.hasToken(wr)) return waitOr('admission-rate', true);
+      room.takeToken(wr);
     }
-    if (free - reservedForOthers < 1) return refuse('capacity-reserved', true);
 
     const member = this.chooseMember(state, inService);
     const lease: Grant = {
@@ -306,7 +405,239 @@ export class MemoryLeaseStore implements LeaseStore {
     };
     this.add(state, lease);
     this.remember(state, cmd, lease, now);
+    this.audit(state, { t: String(now), ev: 'granted', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id, pc, d: `{"fence":${lease.fencingToken}}` });
     return ok({ outcome: 'created', grant: copy(lease), expired });
+  }
+
+  // ---- the waiting room (docs/admission.md, "Waiting room") ---------------------------------
+
+  checkIn(pool: string, ticketId: string, owner: string): Promise<LeaseResult<{ ticket: WaitTicket; expired: ExpiredLease[] }>> {
+    const state = this.pools.get(pool);
+    if (!state) return Promise.resolve(fail('unknown-pool'));
+    const now = this.clock();
+    const t = this.usableTicket(state, ticketId, owner, now);
+    if (!t.ok) return Promise.resolve(this.flushed(t));
+    const wr = state.spec.waitingRoom;
+    if (t.value.state === 'waiting' && wr) state.room.checkedIn(t.value, now + wr.checkInMs);
+    const expired = this.reapNow(state, this.options.reapBatch, now);
+    this.reapWaiting(state, this.options.reapBatch, now);
+    this.offerStep(state, now);
+    return Promise.resolve(this.flushed(ok({ ticket: state.room.view(pool, t.value, now), expired })));
+  }
+
+  claim(pool: string, ticketId: string, owner: string): Promise<LeaseResult<Grant>> {
+    const state = this.pools.get(pool);
+    if (!state) return Promise.resolve(fail('unknown-pool'));
+    const now = this.clock();
+    if (!state.room.tickets.has(ticketId)) {
+      // A claim repeated after it succeeded answers the grant it created.
+      const lease = this.findLease(state, ticketId, owner);
+      return Promise.resolve(lease && lease.expiresAt > now ? ok(copy(lease)) : fail('ticket-not-found'));
+    }
+    const t = this.usableTicket(state, ticketId, owner, now);
+    if (!t.ok) return Promise.resolve(this.flushed(t));
+    if (t.value.state === 'waiting') return Promise.resolve(fail('offer-not-ready'));
+    const ticket = t.value;
+    const offer = ticket.offer!;
+    state.room.forget(ticket);
+    // The offer already counts its slot: the lease takes it over (counts stay as they are).
+    this.uncount(state, offer.member, ticket.agency);
+    const spec = state.spec;
+    const lease: Grant = {
+      id: ticket.id,
+      pool,
+      member: offer.member,
+      agency: ticket.agency,
+      owner: ticket.owner,
+      clientId: ticket.clientId,
+      fencingToken: ++state.fence,
+      createdAt: now,
+      expiresAt: now + spec.leaseTtlMs,
+      ttlMs: spec.leaseTtlMs,
+    };
+    this.add(state, lease);
+    this.audit(state, { t: String(now), ev: 'claimed', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id, pc: ticket.priority.class, d: `{"fence":${lease.fencingToken}}` });
+    return Promise.resolve(ok(copy(lease)));
+  }
+
+  leave(pool: string, ticketId: string, owner: string): Promise<LeaseResult<null>> {
+    const state = this.pools.get(pool);
+    if (!state) return Promise.resolve(fail('unknown-pool'));
+    const now = this.clock();
+    const t = this.usableTicket(state, ticketId, owner, now);
+    if (!t.ok) return Promise.resolve(this.flushed(t));
+    if (t.value.state === 'waiting') {
+      this.dropTicket(state, t.value, 'left', now);
+    } else {
+      this.dropTicket(state, t.value, 'declined', now);
+      this.offerStep(state, now);
+    }
+    return Promise.resolve(this.flushed(ok(null)));
+  }
+
+  getTicket(pool: string, ticketId: string, owner?: string): Promise<LeaseResult<WaitTicket>> {
+    const state = this.pools.get(pool);
+    if (!state) return Promise.resolve(fail('unknown-pool'));
+    const now = this.clock();
+    const t = state.room.tickets.get(ticketId);
+    if (!t || (owner !== undefined && t.owner !== owner)) return Promise.resolve(fail('ticket-not-found'));
+    if (t.checkInBy <= now) return Promise.resolve(fail(t.state === 'waiting' ? 'ticket-not-found' : 'offer-expired'));
+    return Promise.resolve(ok(state.room.view(pool, t, now)));
+  }
+
+  ticketOf(pool: string, owner: string): Promise<WaitTicket | null> {
+    const state = this.pools.get(pool);
+    const id = state?.room.byOwner.get(owner);
+    if (!state || id === undefined) return Promise.resolve(null);
+    const now = this.clock();
+    const t = state.room.tickets.get(id)!;
+    return Promise.resolve(t.checkInBy > now ? state.room.view(pool, t, now) : null);
+  }
+
+  onWaitingChange(listener: (changes: WaitingChange[]) => void): () => void {
+    this.waitingListeners.add(listener);
+    return () => this.waitingListeners.delete(listener);
+  }
+
+  /**
+   * The owner's ticket, if it is still good: a waiting ticket past its check-in
+   * deadline is dropped now ('ticket-not-found'), an offer past its claim window
+   * is reclaimed now ('offer-expired') and its slot offered to the next.
+   */
+  private usableTicket(state: PoolState, ticketId: string, owner: string, now: number): LeaseResult<StoredTicket> {
+    const t = state.room.tickets.get(ticketId);
+    if (!t || t.owner !== owner) return fail('ticket-not-found');
+    if (t.checkInBy > now) return ok(t);
+    const waiting = t.state === 'waiting';
+    this.dropTicket(state, t, waiting ? 'missed-check-in' : 'offer-expired', now);
+    this.offerStep(state, now);
+    return fail(waiting ? 'ticket-not-found' : 'offer-expired');
+  }
+
+  /**
+   * The offer step: while a slot is free (and the admission rate allows), the
+   * first waiter in line order (rank, then arrival) whom the admission rules
+   * admit gets an offer holding a slot for the claim window. Waiters past their
+   * check-in deadline, or no longer admissible at all, drop out on the way.
+   */
+  private offerStep(state: PoolState, now: number): void {
+    const { room, spec } = state;
+    const wr = spec.waitingRoom;
+    if (!wr || room.waiting === 0) return;
+    room.refill(wr, now);
+    for (;;) {
+      const inService = spec.members.filter((m) => m.state === 'active');
+      if (inService.length === 0) return;
+      const free = this.free(state, inService);
+      if (free < 1 || !room.hasToken(wr)) return;
+      let chosen: StoredTicket | undefined;
+      let dropped = false;
+      for (const t of room.heads()) {
+        const share = spec.agencies.find((a) => a.id === t.agency);
+        const reason: LeaveReason | null =
+          t.checkInBy <= now ? 'missed-check-in' : !share ? 'not-entitled' : this.liveOf(state, t.owner, now) >= spec.perEmployeeLimit ? 'employee-at-limit' : null;
+        if (reason) {
+          this.dropTicket(state, t, reason, now);
+          dropped = true;
+          break;
+        }
+        if (state.agencyCount(t.agency) >= share!.maximum) continue;
+        const reserved = this.reservedFor(state, t.agency);
+        if (free - reserved < 1 || free - reserved - headroomAbove(spec, t.priority.rank) < 1) continue;
+        chosen = t;
+        break;
+      }
+      if (dropped) continue;
+      if (!chosen) return;
+      const member = this.chooseMember(state, inService);
+      this.count(state, member.id, chosen.agency);
+      room.markOffered(chosen, member.id, now + wr.claimWindowMs);
+      room.takeToken(wr);
+      room.noteOffer(now);
+      this.audit(state, {
+        t: String(now),
+        ev: 'offered',
+        own: chosen.owner,
+        ag: chosen.agency,
+        m: member.id,
+        g: chosen.id,
+        pc: chosen.priority.class,
+        d: `{"until":${chosen.offer!.until}}`,
+      });
+      this.changes.push({ kind: 'offered', ticket: room.view(spec.id, chosen, now) });
+    }
+  }
+
+  /** Reclaims up to `limit` offers past their claim window, then drops up to `limit` waiters past their check-in deadline. */
+  private reapWaiting(state: PoolState, limit: number, now: number): void {
+    const { room } = state;
+    for (const id of room.due(room.offers, now, limit)) this.dropTicket(state, room.tickets.get(id)!, 'offer-expired', now);
+    for (const id of room.due(room.checkIns, now, limit)) this.dropTicket(state, room.tickets.get(id)!, 'missed-check-in', now);
+  }
+
+  /** Takes a ticket out of the waiting room; an offer's slot is returned. */
+  private dropTicket(state: PoolState, t: StoredTicket, reason: LeaveReason, now: number): void {
+    state.room.forget(t);
+    const base = { t: String(now), own: t.owner, ag: t.agency, g: t.id, pc: t.priority.class };
+    if (t.offer) {
+      this.uncount(state, t.offer.member, t.agency);
+      if (reason === 'offer-expired') this.audit(state, { ...base, ev: 'offer-expired', m: t.offer.member });
+      else this.audit(state, { ...base, ev: 'left-queue', m: t.offer.member, d: `{"reason":"${reason}"}` });
+    } else {
+      this.audit(state, { ...base, ev: 'left-queue', d: `{"reason":"${reason}"}` });
+    }
+    this.changes.push({ kind: 'left', pool: state.spec.id, ticketId: t.id, owner: t.owner, reason });
+  }
+
+  /** Σ over other agencies of their unused guarantee (rule 10). */
+  private reservedFor(state: PoolState, agency: string): number {
+    let reserved = 0;
+    for (const b of state.spec.agencies) {
+      if (b.id !== agency) reserved += Math.max(0, b.guaranteed - state.agencyCount(b.id));
+    }
+    return reserved;
+  }
+
+  private liveOf(state: PoolState, owner: string, now: number): number {
+    let n = 0;
+    for (const id of state.byOwner.get(owner) ?? []) if (state.leases.get(id)!.expiresAt > now) n++;
+    return n;
+  }
+
+  /** An offered slot: counted like a lease, held by no lease. */
+  private count(state: PoolState, member: string, agency: string): void {
+    state.active++;
+    inc(state.memberCounts, member, 1);
+    inc(state.agencyCounts, agency, 1);
+  }
+
+  private uncount(state: PoolState, member: string, agency: string): void {
+    state.active--;
+    inc(state.memberCounts, member, -1);
+    inc(state.agencyCounts, agency, -1);
+  }
+
+  private audit(state: PoolState, e: AuditEntry): void {
+    const t = Number(e.t);
+    if (t > state.auditLastMs) {
+      state.auditLastMs = t;
+      state.auditSeq = 0;
+    } else {
+      state.auditSeq++;
+    }
+    state.audit.push({ id: `${state.auditLastMs}-${state.auditSeq}`, ...auditFieldsOf(e) });
+  }
+
+  private flushChanges(): void {
+    if (this.changes.length === 0) return;
+    const changes = this.changes;
+    this.changes = [];
+    for (const l of this.waitingListeners) l(changes);
+  }
+
+  private flushed<T>(r: T): T {
+    this.flushChanges();
+    return r;
   }
 
   /** `free` of docs/admission.md: may be negative after a licence limit was lowered. */
@@ -365,6 +696,7 @@ export class MemoryLeaseStore implements LeaseStore {
       if (k === undefined || k.at > now) break;
       const lease = state.leases.get(k.id)!;
       this.remove(state, lease);
+      this.audit(state, { t: String(now), ev: 'expired', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id });
       out.push(expiredOf(lease));
     }
     return out;
@@ -403,4 +735,28 @@ export class MemoryLeaseStore implements LeaseStore {
     inc(state.memberCounts, lease.member, -1);
     inc(state.agencyCounts, lease.agency, -1);
   }
+}
+
+/** Σ of the headroom reserved for classes ranked above `rank` (rule 10a). */
+function headroomAbove(spec: PoolSpec, rank: number): number {
+  let sum = 0;
+  for (const h of spec.headroom ?? []) if (h.rank > rank) sum += h.slots;
+  return sum;
+}
+
+/**
+ * Headroom bands and their use: the bands stack from the top of the pool, the
+ * highest rank nearest to full; a band's slots are in use as far as `free`
+ * has fallen into it (docs/admission.md, "Priority classes").
+ */
+function headroomView(spec: PoolSpec, free: number): HeadroomSnapshot[] {
+  const bands = (spec.headroom ?? []).map((h, i) => ({ h, i })).sort((a, b) => b.h.rank - a.h.rank || a.i - b.i);
+  const f = Math.max(0, free);
+  const inUse: number[] = [];
+  let above = 0;
+  for (const { h, i } of bands) {
+    inUse[i] = Math.min(h.slots, Math.max(0, above + h.slots - Math.max(f, above)));
+    above += h.slots;
+  }
+  return (spec.headroom ?? []).map((h, i) => ({ class: h.class, rank: h.rank, slots: h.slots, inUse: inUse[i]! }));
 }
