@@ -1,5 +1,6 @@
 import { Logger, OnModuleInit } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { decodeJwt } from 'jose';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { AuthService } from '../auth/auth.service';
@@ -21,6 +22,7 @@ interface Client {
   auth: Promise<Principal | null>;
   principal: Principal | null;
   topics: Set<string>;
+  /** Closes the connection when the token is not authenticated in time, or when it expires. */
   authTimer: NodeJS.Timeout | null;
 }
 
@@ -34,7 +36,8 @@ interface Client {
  *   then the topic's current state and every change as `{"event":"capacity.pool","data":{...}}`;
  * - `{"event":"unsubscribe","data":{"topic":"capacity"}}`; `{"event":"ping"}` → `{"event":"pong"}`;
  * - problems come back as `{"event":"error","data":{"code","title","detail"}}` (codes of docs/errors.md);
- *   a bad token also closes the connection with code 4401.
+ *   a bad token also closes the connection with code 4401, and so does the token's expiry (send a new one
+ *   with `auth` before then to stay connected).
  *
  * Topics are defined by services through LiveUpdatesService (`capacity` by
  * CapacityFeedService, `grants` by GrantsFeedService; the waiting room adds
@@ -52,7 +55,11 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
   ) {}
 
   onModuleInit(): void {
-    this.live.attach({ deliver: (msg) => this.deliver(msg), subscribers: (topic) => this.byTopic.get(topic)?.size ?? 0 });
+    this.live.attach({
+      deliver: (msg) => this.deliver(msg),
+      subscribers: (topic) => this.byTopic.get(topic)?.size ?? 0,
+      connections: () => this.clients.size,
+    });
   }
 
   handleConnection(socket: WebSocket, req: IncomingMessage): void {
@@ -126,10 +133,6 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
     return { event: 'pong', data: null };
   }
 
-  /** Connections on this replica (for tests and the process metrics). */
-  connectionCount(): number {
-    return this.clients.size;
-  }
 
   private async authenticate(socket: WebSocket, client: Client, token: string): Promise<Principal | null> {
     try {
@@ -137,6 +140,12 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
       client.principal = who;
       if (client.authTimer) clearTimeout(client.authTimer);
       client.authTimer = null;
+      // The token was verified above; its exp only decides when this connection stops being authenticated.
+      const exp = decodeJwt(token).exp;
+      if (exp !== undefined) {
+        client.authTimer = setTimeout(() => this.reject(socket, new BrokerError('token-expired', 'the token has expired; sign in again')), Math.max(0, exp * 1000 - Date.now()));
+        client.authTimer.unref();
+      }
       return who;
     } catch (e) {
       this.reject(socket, e);

@@ -29,6 +29,8 @@ export interface LiveSink {
   deliver(msg: LiveEnvelope): void;
   /** Local connections subscribed to a topic. */
   subscribers(topic: string): number;
+  /** Open connections on this replica. */
+  connections(): number;
 }
 
 const TOPIC = /^[a-z][a-z0-9-]{0,31}$/;
@@ -100,6 +102,11 @@ export class LiveUpdatesService implements OnApplicationBootstrap, OnModuleDestr
   /** Connections of this replica subscribed to a topic (0 without a gateway). */
   localSubscribers(topic: string): number {
     return this.sink?.subscribers(topic) ?? 0;
+  }
+
+  /** Open WebSocket connections of this replica. */
+  localConnections(): number {
+    return this.sink?.connections() ?? 0;
   }
 
   /** To every subscriber of a broadcast topic, on every replica. */

@@ -5,6 +5,7 @@ import { ConfigRepository } from '../repositories/config.repository';
 import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
 import { MetricsRepository } from '../repositories/metrics.repository';
 import { BrokerEvents } from './broker-events';
+import { LiveUpdatesService } from './live-updates.service';
 import { WaitingLineRegistry } from './waiting-line.registry';
 
 /** Label value used for anything not in the configuration, so label sets stay bounded. */
@@ -55,6 +56,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly storeErrors;
 
   private readonly storeUp;
+  private readonly wsConnections;
   private readonly scrapeErrors;
   private readonly poolCapacity;
   private readonly poolConfiguredCapacity;
@@ -75,6 +77,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly config: ConfigRepository,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
     private readonly waiting: WaitingLineRegistry,
+    private readonly live: LiveUpdatesService,
   ) {
     const cfg = config.get().broker;
     this.pools = new Set(cfg.pools.map((p) => p.id));
@@ -91,6 +94,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     this.storeLatency = m.histogram('broker_store_operation_duration_seconds', 'Round trip of one state-store operation from this replica.', ['operation'], LATENCY_BUCKETS);
     this.storeErrors = m.counter('broker_store_operation_errors_total', 'State-store operations from this replica that failed.', ['operation']);
 
+    this.wsConnections = m.gauge('broker_websocket_connections', 'Open WebSocket connections of live pages on this replica (sum over replicas).', []);
     this.storeUp = m.gauge('broker_store_up', '1 if this replica reached the state store at the last scrape, else 0.', []);
     this.scrapeErrors = m.counter('broker_scrape_store_errors_total', 'Scrapes whose shared-state gauges could not be read from the store.', []);
     this.poolCapacity = m.gauge('broker_pool_capacity_sessions', 'Sessions the pool can hold now: members in service, capped by the licence limit (shared state; aggregate with max).', ['pool', 'kind']);
@@ -140,6 +144,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
 
   /** Refreshes the shared-state gauges from the store and renders the registry. */
   async scrape(): Promise<{ contentType: string; body: string }> {
+    this.wsConnections.set({}, this.live.localConnections());
     await this.refreshSharedState();
     return { contentType: this.metrics.contentType, body: await this.metrics.render() };
   }

@@ -1,7 +1,7 @@
 import { BrokerEvents } from '../../src/services/broker-events';
 import { LiveUpdatesService } from '../../src/services/live-updates.service';
 import { PseudonymService } from '../../src/services/pseudonym.service';
-import { api, PORTS, startBroker, type RunningBroker } from './support/broker';
+import { api, PORTS, sample, scrape, startBroker, type RunningBroker } from './support/broker';
 import { isEvent, LiveClient } from './support/ws-client';
 
 describe.each([
@@ -55,6 +55,21 @@ describe.each([
     const released = c.upcoming(isEvent('capacity.pool', (d) => d.id === 'vpn-a' && d.active === 0));
     expect((await api(b.url, employee, 'DELETE', `/v1/grants/${g.json.id}`)).status).toBe(204);
     await released;
+  });
+
+  it('counts open connections in the metrics of this replica', async () => {
+    await connect();
+    await connect();
+    const { body } = await scrape(b.url);
+    expect(sample(body, 'broker_websocket_connections')).toBe(2);
+  });
+
+  it('closes the connection when the token expires', async () => {
+    const c = await connect();
+    c.send('auth', { token: await b.token({ sub: 'e-5', agency: 'alpha', ttlSeconds: 1 }) });
+    await c.next(isEvent('auth'));
+    expect((await c.next(isEvent('error'))).data).toMatchObject({ code: 'token-expired' });
+    expect((await c.closed).code).toBe(4401);
   });
 
   it('accepts the token as access_token on the URL', async () => {

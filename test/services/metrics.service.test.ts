@@ -5,7 +5,9 @@ import { poolSpecsFromConfig } from '../../src/domain/pool-spec';
 import { ConfigRepository } from '../../src/repositories/config.repository';
 import { MemoryLeaseStore } from '../../src/repositories/memory/memory-lease.store';
 import { MetricsRepository } from '../../src/repositories/metrics.repository';
+import { PubSubRepository } from '../../src/repositories/pubsub.repository';
 import { BrokerEvents } from '../../src/services/broker-events';
+import { LiveUpdatesService } from '../../src/services/live-updates.service';
 import { MetricsService } from '../../src/services/metrics.service';
 import { WaitingLineRegistry } from '../../src/services/waiting-line.registry';
 
@@ -34,7 +36,8 @@ async function setUp() {
   const events = new BrokerEvents();
   const repo = new MetricsRepository();
   const waiting = new WaitingLineRegistry();
-  const service = new MetricsService(repo, events, config, store, waiting);
+  const live = new LiveUpdatesService(new PubSubRepository(config));
+  const service = new MetricsService(repo, events, config, store, waiting, live);
   service.onModuleInit();
   return { store, events, repo, service, waiting };
 }
