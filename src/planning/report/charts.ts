@@ -204,7 +204,7 @@ export function peakSpec(p: PoolPlan): TopLevelSpec {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     config,
     width: WIDTH,
-    height: 40 + 40 * variantsOf(p).length,
+    height: 40 * variantsOf(p).length,
     title: { text: `${p.pool.id}: daily peak of sessions wanted`, subtitle: 'one dot per simulated day; lines: capacities (today solid, recommended dashed)' },
     layer: [
       {
@@ -222,7 +222,7 @@ export function peakSpec(p: PoolPlan): TopLevelSpec {
         encoding: {
           x: { field: 'peak', type: 'quantitative', title: 'peak concurrent sessions', scale: { zero: false } },
           y: { field: 'variant', type: 'nominal', title: null, sort: variantsOf(p).map((v) => variantLabel(v)) },
-          yOffset: { field: 'day', type: 'quantitative', scale: { range: [-8, 8] } },
+          yOffset: { field: 'day', type: 'quantitative', scale: { range: [8, 32] } },
           color: { field: 'variant', type: 'nominal', scale: colourScale(p), legend: null },
           tooltip: [{ field: 'day' }, { field: 'peak' }],
         },
@@ -256,7 +256,7 @@ export function slotSpec(p: PoolPlan, v: VariantResult): TopLevelSpec {
     encoding: {
       x: { field: 'from', type: 'quantitative', axis: hourAxis, scale: { domain: [0, 24], nice: false } },
       x2: { field: 'to' },
-      y: { field: 'requests', type: 'quantitative', stack: 'zero', title: 'requests' },
+      y: { field: 'requests', type: 'quantitative', stack: 'zero', title: 'requests', scale: { domain: [0, Math.max(1, ...c.attemptsPerSlot)], nice: true } },
       color: { field: 'outcome', type: 'nominal', scale: { domain: ['admitted', 'refused'], range: ['#9ecae1', COLOURS.target] }, title: null },
       order: { field: 'outcome', sort: 'ascending' },
       tooltip: [{ field: 'slot' }, { field: 'outcome' }, { field: 'requests', format: ',.0f' }],
