@@ -17,8 +17,11 @@ import type {
   WaitingChange,
   WaitTicket,
 } from '../../domain/grant';
+import { applyOverrides, type PoolLayers, type PoolOverrides } from '../../domain/pool-overrides';
 import type { MemberSpec, PoolSpec } from '../../domain/pool-spec';
-import type { LeaseFailure, LeaseResult, LeaseStore, LeaseStoreOptions } from '../lease-store';
+import { firstExpiry, renewedExpiry } from '../../domain/session-limit';
+import type { AuditPage, AuditQuery, LeaseFailure, LeaseResult, LeaseStore, LeaseStoreOptions, OperatorAudit, OverridesWrite } from '../lease-store';
+import { readAuditRecords, trimAuditRecords } from './memory-audit-log';
 import { MemoryWaitingRoom, type StoredTicket } from './memory-waiting-room';
 
 /** Orders leases (and remembered idempotency keys) by expiry, ties by id: the order Redis sorted sets give. */
@@ -54,6 +57,15 @@ class PoolState {
   readonly audit: AuditRecord[] = [];
   auditLastMs = 0;
   auditSeq = 0;
+  /** The config file's definition (null: the same as `spec`, nothing overridden yet); `spec` is the effective one. */
+  baseSpec: PoolSpec | null = null;
+  overrides: PoolOverrides = {};
+  /** Changes with every write of the definition layers (compare and set), as on Redis. */
+  revision = 1;
+  /** Leases by createdAt, ties by id: sessions reaching their maximum duration. */
+  readonly started = new BTree<ExpiryKey, true>(undefined, byExpiry);
+  /** Member → reporter → time of its latest failure report. */
+  readonly failures = new Map<string, Map<string, number>>();
 
   constructor(public spec: PoolSpec) {}
 
@@ -94,6 +106,8 @@ export class MemoryLeaseStore implements LeaseStore {
   readonly kind = 'memory' as const;
   private readonly pools = new Map<string, PoolState>();
   private readonly clock: () => number;
+  /** Claimed one-off jobs → until when (wall time, like Redis key expiry). */
+  private readonly jobs = new Map<string, number>();
   private readonly waitingListeners = new Set<(changes: WaitingChange[]) => void>();
   /** Waiting-room changes of the operation in progress, handed to the listeners when it ends. */
   private changes: WaitingChange[] = [];
@@ -106,12 +120,100 @@ export class MemoryLeaseStore implements LeaseStore {
     for (const spec of specs) {
       const state = this.pools.get(spec.id);
       if (state) {
-        state.spec = structuredClone(spec);
+        // The runtime overrides stay, layered over the file's new definition.
+        state.baseSpec = structuredClone(spec);
+        state.spec = applyOverrides(state.baseSpec, state.overrides);
+        state.revision++;
         // Capacity may have been raised: offer it to the waiters in the same step.
         this.offerStep(state, this.clock());
       } else this.pools.set(spec.id, new PoolState(structuredClone(spec)));
     }
     this.flushChanges();
+    return Promise.resolve();
+  }
+
+  getPoolLayers(pool: string): Promise<PoolLayers | null> {
+    const state = this.pools.get(pool);
+    if (!state) return Promise.resolve(null);
+    return Promise.resolve(
+      structuredClone({ base: state.baseSpec ?? state.spec, overrides: state.overrides, effective: state.spec, revision: state.revision }),
+    );
+  }
+
+  setPoolOverrides(pool: string, overrides: PoolOverrides, expectedRevision: number, audit?: OperatorAudit): Promise<LeaseResult<OverridesWrite>> {
+    const state = this.pools.get(pool);
+    if (!state) return Promise.resolve(fail('unknown-pool'));
+    if (state.revision !== expectedRevision) return Promise.resolve(ok({ applied: false as const, revision: state.revision }));
+    const now = this.clock();
+    state.baseSpec ??= state.spec;
+    state.overrides = structuredClone(overrides);
+    state.spec = applyOverrides(state.baseSpec, state.overrides);
+    state.revision++;
+    if (audit) this.audit(state, { t: String(now), ...audit });
+    // Capacity may have been raised: offer it to the waiters in the same step.
+    this.offerStep(state, now);
+    this.flushChanges();
+    return Promise.resolve(ok({ applied: true as const, revision: state.revision, effective: structuredClone(state.spec) }));
+  }
+
+  recordMemberFailure(pool: string, member: string, reporter: string, windowMs: number): Promise<LeaseResult<number>> {
+    const state = this.pools.get(pool);
+    if (!state) return Promise.resolve(fail('unknown-pool'));
+    if (!state.spec.members.some((m) => m.id === member)) return Promise.resolve(fail('unknown-member'));
+    const now = this.clock();
+    let reports = state.failures.get(member);
+    if (!reports) state.failures.set(member, (reports = new Map()));
+    reports.set(reporter, now);
+    for (const [who, at] of reports) if (at < now - windowMs) reports.delete(who);
+    return Promise.resolve(ok(reports.size));
+  }
+
+  clearMemberFailures(pool: string, member: string): Promise<void> {
+    this.pools.get(pool)?.failures.delete(member);
+    return Promise.resolve();
+  }
+
+  sessionsEnding(pool: string, fromMs: number, toMs: number): Promise<Grant[]> {
+    const state = this.pools.get(pool);
+    const max = state?.spec.maxSessionMs;
+    if (!state || max === undefined) return Promise.resolve([]);
+    const now = this.clock();
+    const out: Grant[] = [];
+    // createdAt in (fromMs - max, toMs - max]: the smallest possible key after the lower bound is (from - max, '').
+    state.started.forRange({ at: fromMs - max, id: '\uffff' }, { at: toMs - max, id: '\uffff' }, true, (k) => {
+      if (k.at <= fromMs - max) return;
+      const lease = state.leases.get(k.id)!;
+      if (lease.expiresAt > now) out.push(copy(lease));
+    });
+    return Promise.resolve(out);
+  }
+
+  appendAudit(pool: string, entry: OperatorAudit): Promise<void> {
+    const state = this.pools.get(pool);
+    if (state) this.audit(state, { t: String(this.clock()), ...entry });
+    return Promise.resolve();
+  }
+
+  readAudit(pool: string, query: AuditQuery): Promise<AuditPage> {
+    const state = this.pools.get(pool);
+    return Promise.resolve(state ? readAuditRecords(state.audit, query) : { records: [], next: null });
+  }
+
+  trimAudit(pool: string, olderThanMs: number): Promise<number> {
+    const state = this.pools.get(pool);
+    return Promise.resolve(state ? trimAuditRecords(state.audit, olderThanMs) : 0);
+  }
+
+  claimJob(name: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const held = this.jobs.get(name);
+    if (held !== undefined && held > now) return Promise.resolve(false);
+    this.jobs.set(name, now + ttlMs);
+    return Promise.resolve(true);
+  }
+
+  completeJob(name: string, keepMs: number): Promise<void> {
+    this.jobs.set(name, Date.now() + keepMs);
     return Promise.resolve();
   }
 
@@ -256,6 +358,9 @@ export class MemoryLeaseStore implements LeaseStore {
       state: m.state,
       maxSessions: m.maxSessions,
       active: state.memberCount(m.id),
+      ...(m.stateReason !== undefined ? { stateReason: m.stateReason } : {}),
+      ...(m.stateBy !== undefined ? { stateBy: m.stateBy } : {}),
+      ...(m.stateSince !== undefined ? { stateSince: m.stateSince } : {}),
     }));
     const agencies: AgencySnapshot[] = spec.agencies.map((a) => ({
       id: a.id,
@@ -400,7 +505,7 @@ export class MemoryLeaseStore implements LeaseStore {
       clientId: cmd.clientId,
       fencingToken: ++state.fence,
       createdAt: now,
-      expiresAt: now + spec.leaseTtlMs,
+      expiresAt: firstExpiry(spec, spec.leaseTtlMs, now),
       ttlMs: spec.leaseTtlMs,
     };
     this.add(state, lease);
@@ -452,7 +557,7 @@ export class MemoryLeaseStore implements LeaseStore {
       clientId: ticket.clientId,
       fencingToken: ++state.fence,
       createdAt: now,
-      expiresAt: now + spec.leaseTtlMs,
+      expiresAt: firstExpiry(spec, spec.leaseTtlMs, now),
       ttlMs: spec.leaseTtlMs,
     };
     this.add(state, lease);
@@ -704,13 +809,14 @@ export class MemoryLeaseStore implements LeaseStore {
 
   private renew(state: PoolState, lease: Grant, now: number): void {
     state.expiry.delete({ at: lease.expiresAt, id: lease.id });
-    lease.expiresAt = now + lease.ttlMs;
+    lease.expiresAt = renewedExpiry(state.spec, lease, now);
     state.expiry.set({ at: lease.expiresAt, id: lease.id }, true);
   }
 
   private add(state: PoolState, lease: Grant): void {
     state.leases.set(lease.id, lease);
     state.expiry.set({ at: lease.expiresAt, id: lease.id }, true);
+    state.started.set({ at: lease.createdAt, id: lease.id }, true);
     let owned = state.byOwner.get(lease.owner);
     if (!owned) state.byOwner.set(lease.owner, (owned = new Set()));
     owned.add(lease.id);
@@ -725,6 +831,7 @@ export class MemoryLeaseStore implements LeaseStore {
   private remove(state: PoolState, lease: Grant): void {
     state.leases.delete(lease.id);
     state.expiry.delete({ at: lease.expiresAt, id: lease.id });
+    state.started.delete({ at: lease.createdAt, id: lease.id });
     const owned = state.byOwner.get(lease.owner)!;
     owned.delete(lease.id);
     if (owned.size === 0) state.byOwner.delete(lease.owner);
