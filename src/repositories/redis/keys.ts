@@ -10,7 +10,8 @@
  *   <base>config            string  JSON PoolSpec
  *   <base>state             hash    active, fence, m:<member> → count, a:<agency> → count
  *   <base>grants            hash    grant id → packed record (see lua/includes/record.lua)
- *   <base>owners            hash    owner → space-separated grant ids
+ *   <base>owners:<n>        hash    owner → space-separated grant ids, owners spread over 1024 buckets
+ *                                   (lua/includes/leases.lua) so each bucket stays a compact listpack
  *   <base>exp:<member>      zset    grant id → expiresAt (epoch ms)
  *   <base>idem:<owner>:<k>  string  grant id + first answer, with a TTL
  *   <base>audit             stream  append-only audit records (fields: see src/domain/audit.ts)
@@ -37,7 +38,7 @@ export const poolKeys = (prefix: string, pool: string) => {
     config: `${base}config`,
     state: `${base}state`,
     grants: `${base}grants`,
-    owners: `${base}owners`,
+    ownerBucket: (bucket: number | string) => `${base}owners:${bucket}`,
     memberExpiry: (member: string) => `${base}exp:${member}`,
     idempotency: (owner: string, key: string) => `${base}idem:${owner}:${key}`,
     audit: `${base}audit`,

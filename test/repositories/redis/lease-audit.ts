@@ -17,6 +17,7 @@ export interface PoolAudit {
 const AUDIT_LUA = compileLua(`#!lua flags=no-writes
 --- @include "keys"
 --- @include "record"
+--- @include "leases"
 local base = KEYS[1]
 local pool = pool_of_base(base)
 local state = redis.call('HGETALL', key_state(base))
@@ -37,11 +38,14 @@ for i = 1, #state, 2 do
   end
 end
 local owners = {}
-local of = redis.call('HGETALL', key_owners(base))
-for i = 1, #of, 2 do
-  local ids = {}
-  for f in string.gmatch(of[i + 1], '%S+') do ids[#ids + 1] = id_of_field(pool, f) end
-  owners[#owners + 1] = { of[i], ids }
+for bucket = 0, OWNER_BUCKETS - 1 do
+  local of = redis.call('HGETALL', key_owner_bucket(base, bucket))
+  for i = 1, #of, 2 do
+    -- Each owner must sit in the bucket its name hashes to.
+    local ids = { owner_key(base, of[i]) == key_owner_bucket(base, bucket) and 'in-bucket' or 'WRONG-BUCKET' }
+    for f in string.gmatch(of[i + 1], '%S+') do ids[#ids + 1] = id_of_field(pool, f) end
+    owners[#owners + 1] = { of[i], ids }
+  end
 end
 return { state, grants, expiry, owners }`);
 
@@ -66,7 +70,12 @@ export async function auditPool(redis: Redis, prefix: string, pool: string): Pro
       expires: expires === '' ? null : Number(expires),
     })),
     expiry: Object.fromEntries(expiry),
-    owners: Object.fromEntries(owners),
+    owners: Object.fromEntries(
+      owners.map(([owner, [placement, ...ids]]) => {
+        if (placement !== 'in-bucket') throw new Error(`owner ${owner} is indexed in the wrong bucket`);
+        return [owner, ids];
+      }),
+    ),
   };
 }
 

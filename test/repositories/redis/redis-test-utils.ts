@@ -81,6 +81,7 @@ export async function startRedisServer(port: number, extraArgs: string[] = []): 
   );
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined); // refused until the server listens: retried below
   try {
     for (let attempt = 0; ; attempt++) {
       try {

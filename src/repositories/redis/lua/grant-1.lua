@@ -41,11 +41,12 @@ if not spec then return { UNKNOWN_POOL } end
 
 local expired = reap_expired(base, pool, now, reap_batch)
 
--- The idempotency memo: remembered-until, then the grant as first answered.
+-- The idempotency memo: remembered-until, then the grant as first answered (its owner is
+-- in the key name, its id stored as its field).
 local idem_key = idem ~= '' and key_idempotency(base, owner, idem) or nil
 local function remember(id, r, expires)
   if not idem_key then return end
-  local memo = cmsgpack.pack(now + idem_ttl, id, r.member, r.agency, r.owner, r.client, r.fence, r.created, expires, r.ttl)
+  local memo = cmsgpack.pack(now + idem_ttl, field_of_id(pool, id), r.member, r.agency, r.client, r.fence, r.created, expires, r.ttl)
   redis.call('SET', idem_key, memo, 'PX', idem_px)
 end
 
@@ -53,10 +54,11 @@ end
 if idem_key then
   local memo = redis.call('GET', idem_key)
   if memo then
-    local til, id, member, ag, own, cl, fence, created, expires, ttl = cmsgpack.unpack(memo)
+    local til, field, member, ag, cl, fence, created, expires, ttl = cmsgpack.unpack(memo)
     if now < til then
-      local first = { member = member, agency = ag, owner = own, client = cl, fence = fence, created = created, ttl = ttl }
-      local current = find_lease(base, field_of_id(pool, id))
+      local id = id_of_field(pool, field)
+      local first = { member = member, agency = ag, owner = owner, client = cl, fence = fence, created = created, ttl = ttl }
+      local current = find_lease(base, field)
       if current and current.fence == fence and current.expires and current.expires > now then
         return { REPLAYED, grant_reply(id, current, current.expires), expired }
       end

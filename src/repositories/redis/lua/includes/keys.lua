@@ -3,7 +3,7 @@
 local function key_config(base) return base .. 'config' end
 local function key_state(base) return base .. 'state' end
 local function key_grants(base) return base .. 'grants' end
-local function key_owners(base) return base .. 'owners' end
+local function key_owner_bucket(base, bucket) return base .. 'owners:' .. bucket end
 local function key_member_expiry(base, member) return base .. 'exp:' .. member end
 local function key_idempotency(base, owner, idem) return base .. 'idem:' .. owner .. ':' .. idem end
 local function key_audit(base) return base .. 'audit' end

@@ -2,8 +2,19 @@
 --- @include "record"
 -- Storing and dropping leases: record, expiry entry, owner index and counts change together.
 
+-- The owner index is spread over OWNER_BUCKETS small hashes so that each stays a listpack
+-- (up to hash-max-listpack-entries, 128 by default, i.e. ~100k owners per pool): about 45
+-- bytes per owner instead of ~100 as entries of one large hash.
+local OWNER_BUCKETS = 1024
+
+local function owner_key(base, owner)
+  local h = 0
+  for i = 1, #owner do h = (h * 31 + string.byte(owner, i)) % 1048573 end
+  return key_owner_bucket(base, h % OWNER_BUCKETS)
+end
+
 local function owner_fields(base, owner)
-  local list = redis.call('HGET', key_owners(base), owner)
+  local list = redis.call('HGET', owner_key(base, owner), owner)
   local fields = {}
   if list then
     for f in string.gmatch(list, '%S+') do fields[#fields + 1] = f end
@@ -12,9 +23,10 @@ local function owner_fields(base, owner)
 end
 
 local function owner_index_add(base, owner, field)
-  local list = redis.call('HGET', key_owners(base), owner)
+  local key = owner_key(base, owner)
+  local list = redis.call('HGET', key, owner)
   if list then list = list .. ' ' .. field else list = field end
-  redis.call('HSET', key_owners(base), owner, list)
+  redis.call('HSET', key, owner, list)
 end
 
 local function owner_index_remove(base, owner, field)
@@ -23,9 +35,9 @@ local function owner_index_remove(base, owner, field)
     if f ~= field then kept[#kept + 1] = f end
   end
   if #kept == 0 then
-    redis.call('HDEL', key_owners(base), owner)
+    redis.call('HDEL', owner_key(base, owner), owner)
   else
-    redis.call('HSET', key_owners(base), owner, table.concat(kept, ' '))
+    redis.call('HSET', owner_key(base, owner), owner, table.concat(kept, ' '))
   end
 end
 
