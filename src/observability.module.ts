@@ -10,7 +10,6 @@ import { CapacityFeedService } from './services/capacity-feed.service';
 import { GrantsFeedService } from './services/grants-feed.service';
 import { LiveUpdatesService } from './services/live-updates.service';
 import { MetricsService } from './services/metrics.service';
-import { WaitingLineRegistry } from './services/waiting-line.registry';
 
 /**
  * The operations view: Prometheus metrics, health probes, the live WebSocket
@@ -18,8 +17,7 @@ import { WaitingLineRegistry } from './services/waiting-line.registry';
  * config, events, auth, grants), which is global.
  *
  * Exported for other features: LiveUpdatesService (publish to a topic or to one
- * owner), WaitingLineRegistry (the waiting room registers its counter there),
- * GrantsFeedService (report grant changes to their owner's pages).
+ * owner) and GrantsFeedService (report grant changes to their owner's pages).
  */
 @Module({
   imports: [TerminusModule.forRoot({ errorLogStyle: 'json' })],
@@ -31,9 +29,8 @@ import { WaitingLineRegistry } from './services/waiting-line.registry';
     LiveUpdatesService,
     CapacityFeedService,
     GrantsFeedService,
-    WaitingLineRegistry,
     LiveGateway,
   ],
-  exports: [LiveUpdatesService, WaitingLineRegistry, GrantsFeedService, MetricsService],
+  exports: [LiveUpdatesService, GrantsFeedService, MetricsService],
 })
 export class ObservabilityModule {}

@@ -4,7 +4,6 @@ import type { PoolView } from '../dtos/pool.dto';
 import { BrokerEvents } from './broker-events';
 import { LiveUpdatesService } from './live-updates.service';
 import { PoolService } from './pool.service';
-import { WaitingLineRegistry } from './waiting-line.registry';
 
 export const CAPACITY_TOPIC = 'capacity';
 
@@ -41,7 +40,6 @@ export class CapacityFeedService implements OnModuleInit, OnApplicationBootstrap
     private readonly live: LiveUpdatesService,
     private readonly events: BrokerEvents,
     private readonly pools: PoolService,
-    private readonly waiting: WaitingLineRegistry,
   ) {}
 
   /** Tests shorten the intervals; call before the application starts. */
@@ -78,8 +76,8 @@ export class CapacityFeedService implements OnModuleInit, OnApplicationBootstrap
   }
 
   private async view(pool: string): Promise<LivePoolView> {
-    const [snapshot, waiting] = await Promise.all([this.pools.snapshot(pool), this.waiting.count(pool)]);
-    return { ...poolView(snapshot), waiting };
+    const snapshot = await this.pools.snapshot(pool);
+    return { ...poolView(snapshot), waiting: snapshot.waiting ?? 0 };
   }
 
   private mark(pool: string): void {

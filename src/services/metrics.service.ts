@@ -6,7 +6,6 @@ import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
 import { MetricsRepository } from '../repositories/metrics.repository';
 import { BrokerEvents } from './broker-events';
 import { LiveUpdatesService } from './live-updates.service';
-import { WaitingLineRegistry } from './waiting-line.registry';
 
 /** Label value used for anything not in the configuration, so label sets stay bounded. */
 export const OTHER_LABEL = 'other';
@@ -64,6 +63,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly poolFree;
   private readonly poolUtilisation;
   private readonly poolWaiting;
+  private readonly poolOffered;
   private readonly memberCapacity;
   private readonly memberActive;
   private readonly memberState;
@@ -76,7 +76,6 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly events: BrokerEvents,
     private readonly config: ConfigRepository,
     @Inject(LEASE_STORE) private readonly store: LeaseStore,
-    private readonly waiting: WaitingLineRegistry,
     private readonly live: LiveUpdatesService,
   ) {
     const cfg = config.get().broker;
@@ -102,7 +101,8 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     this.poolActive = m.gauge('broker_pool_active_sessions', 'Sessions held in the pool, on all members (shared state; aggregate with max).', ['pool']);
     this.poolFree = m.gauge('broker_pool_free_sessions', 'Slots a new grant could take now (shared state; aggregate with max).', ['pool']);
     this.poolUtilisation = m.gauge('broker_pool_utilisation_ratio', 'Active sessions / capacity; 1 when no member is in service (shared state; aggregate with max).', ['pool']);
-    this.poolWaiting = m.gauge('broker_pool_waiting_sessions', 'Employees waiting for a slot (shared state; aggregate with max).', ['pool']);
+    this.poolWaiting = m.gauge('broker_pool_waiting_sessions', 'Employees waiting in the waiting room for a slot (shared state; aggregate with max).', ['pool']);
+    this.poolOffered = m.gauge('broker_pool_offered_sessions', 'Slots offered to the head of the line and not yet claimed; they count as active (shared state; aggregate with max).', ['pool']);
     this.memberCapacity = m.gauge('broker_member_capacity_sessions', 'Maximum sessions of a member (shared state; aggregate with max).', ['pool', 'member']);
     this.memberActive = m.gauge('broker_member_active_sessions', 'Sessions held on a member (shared state; aggregate with max).', ['pool', 'member']);
     this.memberState = m.gauge('broker_member_state', '1 for the current state of a member (active, drain, out-of-service), else 0 (shared state; aggregate with max).', ['pool', 'member', 'state']);
@@ -162,15 +162,10 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
 
   private async readSharedState(): Promise<void> {
     const pools = [...this.pools];
-    let snapshots: { snapshot: PoolSnapshot | null; waiting: number }[];
+    let snapshots: (PoolSnapshot | null)[];
     try {
       snapshots = await withTimeout(
-        Promise.all(
-          pools.map(async (pool) => {
-            const [r, waiting] = await Promise.all([this.store.snapshot(pool), this.waiting.count(pool)]);
-            return { snapshot: r.ok ? r.value : null, waiting };
-          }),
-        ),
+        Promise.all(pools.map(async (pool) => this.store.snapshot(pool).then((r) => (r.ok ? r.value : null)))),
         SCRAPE_STORE_TIMEOUT_MS,
       );
     } catch (e) {
@@ -183,12 +178,10 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     }
     this.resetSharedGauges();
     this.storeUp.set({}, 1);
-    for (const { snapshot: s, waiting } of snapshots) {
-      if (s) this.setPool(s, waiting);
-    }
+    for (const s of snapshots) if (s) this.setPool(s);
   }
 
-  private setPool(s: PoolSnapshot, waiting: number): void {
+  private setPool(s: PoolSnapshot): void {
     const pool = s.id;
     const configured = s.members.reduce((sum, m) => sum + m.maxSessions, 0);
     this.poolCapacity.set({ pool, kind: s.kind }, s.capacity);
@@ -196,7 +189,9 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     this.poolActive.set({ pool }, s.active);
     this.poolFree.set({ pool }, s.free);
     this.poolUtilisation.set({ pool }, s.capacity > 0 ? s.active / s.capacity : 1);
-    this.poolWaiting.set({ pool }, waiting);
+    // `?? 0`: a store of a release before the waiting room reports no figure.
+    this.poolWaiting.set({ pool }, s.waiting ?? 0);
+    this.poolOffered.set({ pool }, s.offered ?? 0);
     for (const m of s.members) {
       const member = this.member(pool, m.id);
       this.memberCapacity.set({ pool, member }, m.maxSessions);
@@ -219,6 +214,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       this.poolFree,
       this.poolUtilisation,
       this.poolWaiting,
+      this.poolOffered,
       this.memberCapacity,
       this.memberActive,
       this.memberState,

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { poolSpecsFromConfig } from '../../src/domain/pool-spec';
 import { LEASE_STORE, type LeaseStore } from '../../src/repositories/lease-store';
-import { WaitingLineRegistry } from '../../src/services/waiting-line.registry';
 import { api, PORTS, repoRoot, startBroker, type RunningBroker } from './support/broker';
 import { requireChromium } from './support/tools';
 
@@ -129,7 +128,13 @@ describe('pages in a real browser (chromium + playwright-core)', () => {
       members: p.members.map((m) => (m.id === 'gw-07' ? { ...m, state: 'drain' as const } : m.id === 'sh-40' ? { ...m, state: 'out-of-service' as const } : m)),
     }));
     await b.app.get<LeaseStore>(LEASE_STORE).syncPools(specs);
-    b.app.get(WaitingLineRegistry).register(async (pool) => (pool === 'vdi-desktop' ? 37 : 0));
+    const store = b.app.get<LeaseStore>(LEASE_STORE);
+    const real = store.snapshot.bind(store);
+    // The waiting room's figure as the store reports it (37 employees in line for a desktop).
+    store.snapshot = async (pool) => {
+      const r = await real(pool);
+      return r.ok && pool === 'vdi-desktop' ? { ok: true, value: { ...r.value, waiting: 37 } } : r;
+    };
     await vpn.locator('[data-member="gw-07"][data-state="drain"]').waitFor();
     await page.locator('[data-pool="vdi-desktop"] [data-member="sh-40"][data-state="out-of-service"]').waitFor();
     await page.locator('[data-pool="vdi-desktop"] [data-field="waiting"]', { hasText: '37' }).waitFor();

@@ -9,7 +9,6 @@ import { PubSubRepository } from '../../src/repositories/pubsub.repository';
 import { BrokerEvents } from '../../src/services/broker-events';
 import { LiveUpdatesService } from '../../src/services/live-updates.service';
 import { MetricsService } from '../../src/services/metrics.service';
-import { WaitingLineRegistry } from '../../src/services/waiting-line.registry';
 
 const input: BrokerConfigInput = {
   pools: [
@@ -35,11 +34,10 @@ async function setUp() {
   await store.syncPools(poolSpecsFromConfig(broker));
   const events = new BrokerEvents();
   const repo = new MetricsRepository();
-  const waiting = new WaitingLineRegistry();
   const live = new LiveUpdatesService(new PubSubRepository(config));
-  const service = new MetricsService(repo, events, config, store, waiting, live);
+  const service = new MetricsService(repo, events, config, store, live);
   service.onModuleInit();
-  return { store, events, repo, service, waiting };
+  return { store, events, repo, service };
 }
 
 const grant = (member: string, agency: string): Grant => ({
@@ -92,11 +90,17 @@ describe('MetricsService', () => {
     expect(snapshot).toHaveBeenCalledTimes(1);
   });
 
-  it('a waiting source registered by the waiting room fills broker_pool_waiting_sessions', async () => {
-    const { repo, service, waiting } = await setUp();
-    waiting.register(async (pool) => (pool === 'vpn' ? 17 : 0));
+  it("the waiting line and open offers come from the store's snapshot", async () => {
+    const { store, repo, service } = await setUp();
+    const real = store.snapshot.bind(store);
+    // The store's own figures (the waiting room keeps them there), whatever replica reads them.
+    jest.spyOn(store, 'snapshot').mockImplementation(async (pool) => {
+      const r = await real(pool);
+      return r.ok ? { ok: true, value: { ...r.value, waiting: 17, offered: 2 } } : r;
+    });
     await service.refreshSharedState();
     expect(await values(repo, 'broker_pool_waiting_sessions')).toEqual({ '{"pool":"vpn"}': 17 });
+    expect(await values(repo, 'broker_pool_offered_sessions')).toEqual({ '{"pool":"vpn"}': 2 });
   });
 
   it('with the store unreachable: broker_store_up 0 and no stale shared-state figures', async () => {
