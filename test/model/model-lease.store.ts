@@ -1,4 +1,14 @@
-import type { BulkRenewCommand, BulkRenewResult, ExpiredLease, Grant, GrantCommand, GrantResult, PoolSnapshot } from '../../src/domain/grant';
+import type {
+  BulkRenewCommand,
+  BulkRenewResult,
+  ExpiredLease,
+  Grant,
+  GrantCommand,
+  GrantResult,
+  PoolSnapshot,
+  WaitingChange,
+  WaitTicket,
+} from '../../src/domain/grant';
 import type { PoolSpec } from '../../src/domain/pool-spec';
 import type { LeaseResult, LeaseStore } from '../../src/repositories/lease-store';
 import { AdmissionModel, type ModelOptions } from './admission.model';
@@ -11,6 +21,7 @@ import { AdmissionModel, type ModelOptions } from './admission.model';
 export class ModelLeaseStore implements LeaseStore {
   readonly kind = 'memory' as const;
   readonly model: AdmissionModel;
+  private readonly listeners = new Set<(changes: WaitingChange[]) => void>();
 
   constructor(
     options: ModelOptions,
@@ -20,19 +31,20 @@ export class ModelLeaseStore implements LeaseStore {
   }
 
   async syncPools(specs: PoolSpec[]): Promise<void> {
-    this.model.syncPools(specs);
+    this.model.syncPools(specs, this.clock());
+    this.flush();
   }
   async getPoolSpec(pool: string): Promise<PoolSpec | null> {
     return this.model.getPoolSpec(pool);
   }
   async grant(cmd: GrantCommand): Promise<LeaseResult<GrantResult>> {
-    return this.model.grant(cmd, this.clock());
+    return this.flushed(this.model.grant(cmd, this.clock()));
   }
   async heartbeat(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
-    return this.model.heartbeat(pool, grantId, owner, this.clock());
+    return this.flushed(this.model.heartbeat(pool, grantId, owner, this.clock()));
   }
   async release(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
-    return this.model.release(pool, grantId, owner, this.clock());
+    return this.flushed(this.model.release(pool, grantId, owner, this.clock()));
   }
   async get(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
     return this.model.get(pool, grantId, owner, this.clock());
@@ -41,10 +53,37 @@ export class ModelLeaseStore implements LeaseStore {
     return this.model.listByOwner(pool, owner, this.clock());
   }
   async bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>> {
-    return this.model.bulkRenew(cmd, this.clock());
+    return this.flushed(this.model.bulkRenew(cmd, this.clock()));
   }
   async reap(pool: string, limit: number): Promise<ExpiredLease[]> {
-    return this.model.reap(pool, limit, this.clock());
+    return this.flushed(this.model.reap(pool, limit, this.clock()));
+  }
+  async checkIn(pool: string, ticketId: string, owner: string): Promise<LeaseResult<{ ticket: WaitTicket; expired: ExpiredLease[] }>> {
+    return this.flushed(this.model.checkIn(pool, ticketId, owner, this.clock()));
+  }
+  async claim(pool: string, ticketId: string, owner: string): Promise<LeaseResult<Grant>> {
+    return this.flushed(this.model.claim(pool, ticketId, owner, this.clock()));
+  }
+  async leave(pool: string, ticketId: string, owner: string): Promise<LeaseResult<null>> {
+    return this.flushed(this.model.leave(pool, ticketId, owner, this.clock()));
+  }
+  async getTicket(pool: string, ticketId: string, owner?: string): Promise<LeaseResult<WaitTicket>> {
+    return this.model.getTicket(pool, ticketId, owner, this.clock());
+  }
+  async ticketOf(pool: string, owner: string): Promise<WaitTicket | null> {
+    return this.model.ticketOf(pool, owner, this.clock());
+  }
+  onWaitingChange(listener: (changes: WaitingChange[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  private flush(): void {
+    const changes = this.model.takeChanges();
+    if (changes.length > 0) for (const l of this.listeners) l(changes);
+  }
+  private flushed<T>(r: T): T {
+    this.flush();
+    return r;
   }
   async snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>> {
     return this.model.snapshot(pool, this.clock());

@@ -805,6 +805,9 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
             { id: 'a', guaranteed: 1, maximum: 9, active: 2 },
             { id: 'b', guaranteed: 0, maximum: 9, active: 2 },
           ],
+          waiting: 0,
+          offered: 0,
+          headroom: [],
           at: T0 + 7,
         });
         await setSpec({ members: [member('m1', 3), member('m2', 2, 'drain'), member('m3', 4, 'out-of-service')], licenceLimit: 6 });

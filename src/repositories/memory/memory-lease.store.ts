@@ -316,9 +316,10 @@ export class MemoryLeaseStore implements LeaseStore {
     for (const id of cmd.ended) handle(id, true);
     for (const id of cmd.active) handle(id, false);
     // The agent no longer carries what it did not report, unless the lease is too young to have connected yet.
-    for (const id of [...(state.byMember.get(cmd.member) ?? [])]) {
-      if (reported.has(id)) continue;
-      const lease = state.leases.get(id)!;
+    // In expiry order, ties by id: the order their audit records are written in.
+    const unreported = [...(state.byMember.get(cmd.member) ?? [])].filter((id) => !reported.has(id)).map((id) => state.leases.get(id)!);
+    unreported.sort((a, b) => byExpiry({ at: a.expiresAt, id: a.id }, { at: b.expiresAt, id: b.id }));
+    for (const lease of unreported) {
       if (now - lease.createdAt >= this.options.bulkRenewalGraceMs) {
         this.remove(state, lease);
         this.audit(state, { t: String(now), ev: 'expired', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id, d: '{"via":"agent"}' });
