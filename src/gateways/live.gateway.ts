@@ -14,6 +14,9 @@ export const AUTH_TIMEOUT_MS = 10_000;
 /** A client that does not read its messages is skipped rather than buffered without end (wall screens on bad links). */
 export const MAX_BUFFERED_BYTES = 1 << 20;
 
+/** Clients send only small control messages. */
+export const MAX_INCOMING_BYTES = 16 * 1024;
+
 /** Close codes (4000–4999 are the application's). */
 export const CLOSE_UNAUTHENTICATED = 4401;
 
@@ -43,7 +46,7 @@ interface Client {
  * CapacityFeedService, `grants` by GrantsFeedService; the waiting room adds
  * its own); this gateway only authenticates, authorises and delivers.
  */
-@WebSocketGateway({ path: '/ws' })
+@WebSocketGateway({ path: '/ws', maxPayload: MAX_INCOMING_BYTES })
 export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit {
   private readonly log = new Logger(LiveGateway.name);
   private readonly clients = new Map<WebSocket, Client>();
@@ -104,12 +107,12 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
     const name = (data as { topic?: unknown } | null)?.topic;
     try {
       const def = this.live.authorise(who, typeof name === 'string' ? name : '');
-      if (!client.topics.has(def.name)) {
-        client.topics.add(def.name);
-        let set = this.byTopic.get(def.name);
-        if (!set) this.byTopic.set(def.name, (set = new Set()));
-        set.add(socket);
-      }
+      // Subscribing again changes nothing and reads nothing (no store reads on demand for a chatty client).
+      if (client.topics.has(def.name)) return { event: 'subscribed', data: { topic: def.name } };
+      client.topics.add(def.name);
+      let set = this.byTopic.get(def.name);
+      if (!set) this.byTopic.set(def.name, (set = new Set()));
+      set.add(socket);
       send(socket, { event: 'subscribed', data: { topic: def.name } });
       for (const e of (await def.initial?.(who)) ?? []) send(socket, { event: `${def.name}.${e.event}`, data: e.data });
       return undefined;

@@ -18,7 +18,8 @@ describe.each([
   };
 
   beforeAll(async () => {
-    b = await startBroker({ port, redis, feed: { flushMs: 20 } });
+    // No periodic refresh here: every message a test sees comes from a change or a subscription.
+    b = await startBroker({ port, redis, feed: { flushMs: 20, refreshMs: 3_600_000 } });
     ws = `ws://127.0.0.1:${port}/ws`;
     await b.app.get(LiveUpdatesService).ready();
   });
@@ -77,6 +78,22 @@ describe.each([
     const c = await connect(`?access_token=${token}`);
     c.send('subscribe', { topic: 'capacity' });
     await c.next(isEvent('capacity.pool'));
+  });
+
+  it('answers a repeated subscribe without sending the state again, and refuses oversized frames', async () => {
+    const c = await connect(`?access_token=${await b.token({ sub: 'e-6', agency: 'alpha' })}`);
+    c.send('subscribe', { topic: 'capacity' });
+    await c.next(isEvent('capacity.pool', (d) => d.id === 'vdi-b'));
+    const pools = () => c.messages.filter((m) => m.event === 'capacity.pool').length;
+    const before = pools();
+    c.send('subscribe', { topic: 'capacity' });
+    c.send('ping');
+    await c.upcoming(isEvent('pong'));
+    expect(c.messages.filter((m) => m.event === 'subscribed')).toHaveLength(2);
+    expect(pools()).toBe(before);
+
+    c.ws.send(JSON.stringify({ event: 'ping', data: 'x'.repeat(64 * 1024) }));
+    expect((await c.closed).code).toBe(1009);
   });
 
   it('rejects a bad token with an error and close code 4401', async () => {
