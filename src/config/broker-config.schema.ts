@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { checkOperations } from './operations.check';
+import { auditSchema, circuitBreakerSchema, schedulesSchema } from './operations.schema';
 
 /**
  * The capacity model, as written in the YAML file named by BROKER_CONFIG.
@@ -105,6 +107,8 @@ export const brokerConfigSchema = z
         reapBatch: positiveInt.max(10_000).default(100),
         /** A bulk renewal leaves unreported leases younger than this alone (the client may still be connecting). */
         bulkRenewalGraceSeconds: nonNegativeInt.max(3_600).default(60),
+        /** Employees are warned this long before a session reaches its pool's maximum duration. */
+        endWarningMinutes: positiveInt.max(1_440).default(10),
       })
       .strict()
       .default({}),
@@ -118,6 +122,11 @@ export const brokerConfigSchema = z
       .default({}),
     pools: z.array(poolSchema).min(1, 'at least one pool is needed'),
     agencies: z.array(agencySchema).min(1, 'at least one agency is needed'),
+    /** Capacity plans and maintenance windows (docs/operations.md). */
+    schedules: schedulesSchema.default({}),
+    /** Absent: members are never taken out automatically. */
+    circuitBreaker: circuitBreakerSchema.optional(),
+    audit: auditSchema.default({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -162,6 +171,7 @@ export const brokerConfigSchema = z
         });
       }
     }
+    checkOperations(cfg as BrokerConfig, ctx);
   });
 
 export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;

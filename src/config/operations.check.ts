@@ -1,0 +1,44 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+import { applyOverrides, poolSpecProblems } from '../domain/pool-overrides';
+import { poolSpecsFromConfig } from '../domain/pool-spec';
+import { overridesAtStart, windowsFromConfig } from '../domain/schedule';
+import type { BrokerConfig } from './broker-config.schema';
+
+/**
+ * Checks of the operations sections against the pools and agencies of the
+ * file: every plan and window names a pool and members or agencies of it,
+ * ids are unique, and a capacity plan keeps the pool sound while in force
+ * (the same rules as the file itself, e.g. guarantees within capacity).
+ */
+export function checkOperations(cfg: BrokerConfig, ctx: z.RefinementCtx): void {
+  const specs = new Map(poolSpecsFromConfig(cfg).map((s) => [s.id, s]));
+  const seen = new Set<string>();
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+  const windows = windowsFromConfig(cfg.schedules);
+  const entries = [
+    ...cfg.schedules.capacityPlans.map((p, i) => ({ path: ['schedules', 'capacityPlans', i], from: p.from, to: p.to })),
+    ...cfg.schedules.maintenanceWindows.map((w, i) => ({ path: ['schedules', 'maintenanceWindows', i], from: w.from, to: w.to })),
+  ];
+  windows.forEach((w, k) => {
+    const { path, from, to } = entries[k]!;
+    if (seen.has(w.id)) issue([...path, 'id'], `duplicate schedule id "${w.id}" (plans and windows share one namespace)`);
+    seen.add(w.id);
+    if (from === to) issue([...path, 'to'], 'must differ from from');
+    const spec = specs.get(w.pool);
+    if (!spec) return issue([...path, 'pool'], `unknown pool "${w.pool}"`);
+    const members = new Set(spec.members.map((m) => m.id));
+    const agencies = new Set(spec.agencies.map((a) => a.id));
+    const memberPath = w.kind === 'capacity-plan' ? [...path, 'set', 'members'] : [...path, 'members'];
+    for (const m of Object.keys(w.changes.members ?? {})) {
+      if (!members.has(m)) issue(memberPath, `pool "${w.pool}" has no member "${m}"`);
+    }
+    for (const a of Object.keys(w.changes.agencies ?? {})) {
+      if (!agencies.has(a)) issue([...path, 'set', 'agencies'], `agency "${a}" has no share of pool "${w.pool}"`);
+    }
+    for (const p of poolSpecProblems(applyOverrides(spec, overridesAtStart({}, w, 0)))) {
+      issue(w.kind === 'capacity-plan' ? [...path, 'set'] : path, `while in force: ${p.path.slice(1)} ${p.message}`);
+    }
+  });
+  if (!cron.validate(cfg.audit.trimCron)) issue(['audit', 'trimCron'], 'must be a cron expression (5 or 6 fields)');
+}
