@@ -17,6 +17,10 @@ export const errorCatalogue = {
   'unknown-member': { status: 404, title: 'No such member in this pool' },
   'grant-not-found': { status: 404, title: 'No such grant' },
   'lease-expired': { status: 410, title: 'The lease has expired and its capacity was returned' },
+  // Operator changes
+  'unknown-agency': { status: 404, title: 'This agency has no share of this pool' },
+  'capacity-rule-violated': { status: 422, title: 'The change would break a capacity rule of the pool' },
+  'concurrent-change': { status: 409, title: "The pool's definition kept changing while this change was made" },
   // Request shape
   'validation-failed': { status: 400, title: 'The request is not valid' },
   'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
