@@ -768,6 +768,266 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
       });
     });
 
+    describe('priority classes and headroom', () => {
+      const crisis = { class: 'crisis', rank: 100 };
+      const staff = { class: 'standard', rank: 0 };
+
+      it('ordinary requests leave the headroom free; the class it is reserved for (or higher) may use it', async () => {
+        await open([pool({ members: [member('m1', 4)], headroom: [{ class: 'crisis', rank: 100, slots: 2 }] })]);
+        await create('o1', 'a', { priority: staff });
+        await create('o2', 'a', { priority: staff });
+        expect(await refusal(cmd('o3', 'a', { priority: staff }))).toEqual({ code: 'headroom-reserved', retryAfterSeconds: RETRY });
+        expect((await refusal(cmd('o3'))).code).toBe('headroom-reserved'); // no class: rank 0
+        await create('o4', 'b', { priority: crisis });
+        await create('o5', 'b', { priority: { class: 'top', rank: 200 } });
+        expect((await refusal(cmd('o6', 'b', { priority: crisis }))).code).toBe('pool-full');
+        expect((await snap()).headroom).toEqual([{ class: 'crisis', rank: 100, slots: 2, inUse: 2 }]);
+      });
+
+      it('nested bands: a class may use its own band and those below it; pool reads show each band’s use', async () => {
+        await open([
+          pool({
+            members: [member('m1', 6)],
+            headroom: [
+              { class: 'crisis', rank: 100, slots: 1 },
+              { class: 'support', rank: 50, slots: 2 },
+            ],
+          }),
+        ]);
+        for (let i = 0; i < 3; i++) await create(`s${i}`);
+        expect((await refusal(cmd('x'))).code).toBe('headroom-reserved');
+        await create('sup1', 'a', { priority: { class: 'support', rank: 50 } });
+        expect((await snap()).headroom.map((h) => h.inUse)).toEqual([0, 1]);
+        await create('sup2', 'a', { priority: { class: 'support', rank: 50 } });
+        expect((await refusal(cmd('sup3', 'a', { priority: { class: 'support', rank: 50 } }))).code).toBe('headroom-reserved');
+        await create('c1', 'a', { priority: crisis });
+        expect((await snap()).headroom).toEqual([
+          { class: 'crisis', rank: 100, slots: 1, inUse: 1 },
+          { class: 'support', rank: 50, slots: 2, inUse: 2 },
+        ]);
+      });
+
+      it('guarantees are checked first (capacity-reserved), the headroom after them', async () => {
+        await open([pool({ members: [member('m1', 4)], agencies: [share('a', 0, 9), share('b', 2, 9)], headroom: [{ class: 'crisis', rank: 100, slots: 1 }] })]);
+        await create('o1', 'a');
+        expect((await refusal(cmd('o2', 'a'))).code).toBe('headroom-reserved'); // free 3 − b's 2 − headroom 1
+        await create('o2', 'a', { priority: crisis });
+        expect((await refusal(cmd('o3', 'a', { priority: crisis }))).code).toBe('capacity-reserved');
+        await create('o4', 'b');
+        expect((await refusal(cmd('o5', 'b'))).code).toBe('headroom-reserved');
+        await create('o5', 'b', { priority: crisis });
+      });
+    });
+
+    describe('waiting room', () => {
+      const room = { claimWindowMs: 30_000, checkInMs: 20_000, maxWaiters: 3, admissionsPerSecond: null };
+      const changes: unknown[][] = [];
+      let off: (() => void) | undefined;
+      afterEach(() => {
+        off?.();
+        changes.length = 0;
+      });
+
+      async function openRoom(overrides: Partial<PoolSpec> = {}, options: Partial<LeaseStoreOptions> = {}): Promise<void> {
+        await open([pool({ members: [member('m1', 1)], waitingRoom: room, ...overrides })], options);
+        off = store.onWaitingChange((c) => changes.push(c));
+      }
+
+      async function queue(owner: string, agency = 'a', extra: Partial<GrantCommand> = {}) {
+        const r = await grant(cmd(owner, agency, { wait: true, ...extra }));
+        if (r.outcome !== 'queued') throw new Error(`expected queued, got ${r.outcome}${r.outcome === 'refused' ? ` (${r.code})` : ''}`);
+        return r.ticket;
+      }
+
+      it('a full pool puts a request that asks to wait in line; without asking it is refused as before', async () => {
+        await openRoom();
+        await create('o1');
+        expect((await refusal(cmd('o2'))).code).toBe('pool-full');
+        now += 5;
+        const t = await queue('o2', 'a', { newGrantId: 'p.t2', priority: { class: 'standard', rank: 0 } });
+        expect(t).toEqual({
+          id: 'p.t2',
+          pool: 'p',
+          owner: 'o2',
+          agency: 'a',
+          clientId: 'c1',
+          priorityClass: 'standard',
+          rank: 0,
+          reason: 'pool-full',
+          joinedAt: T0 + 5,
+          state: 'waiting',
+          position: 1,
+          checkInBy: T0 + 5 + 20_000,
+          offer: null,
+          estimatedWaitMs: null,
+        });
+        expect((await queue('o3')).position).toBe(2);
+        // Asking again returns the same ticket, waiting or not.
+        expect(await grant(cmd('o2'))).toEqual({ outcome: 'queued', ticket: t, expired: [] });
+        const s = await snap();
+        expect([s.waiting, s.offered, s.active]).toEqual([2, 0, 1]);
+      });
+
+      it('a freed slot is offered to the head of the line in the same step; the claim turns the offer into the grant', async () => {
+        await openRoom();
+        const g = await create('o1');
+        const t2 = await queue('o2', 'a', { newGrantId: 'p.t2' });
+        const t3 = await queue('o3', 'a', { newGrantId: 'p.t3' });
+        now += 1_000;
+        value(await store.release('p', g.id, 'o1'));
+        expect(changes.flat()).toEqual([{ kind: 'offered', ticket: { ...t2, state: 'offered', position: 0, checkInBy: now + 30_000, offer: { member: 'm1', until: now + 30_000 } } }]);
+        // The slot is held: a direct request does not get it, and the snapshot counts the offer.
+        expect((await refusal(cmd('o9'))).code).toBe('pool-full');
+        const s = await snap();
+        expect([s.active, s.waiting, s.offered, s.free]).toEqual([1, 1, 1, 0]);
+        expect(value(await store.getTicket('p', t3.id, 'o3')).position).toBe(1);
+        expect(await store.claim('p', t3.id, 'o3')).toEqual({ ok: false, failure: 'offer-not-ready' });
+        expect(await store.claim('p', t2.id, 'o3')).toEqual({ ok: false, failure: 'ticket-not-found' });
+        now += 2_000;
+        const claimed = value(await store.claim('p', t2.id, 'o2'));
+        expect(claimed).toEqual({ id: 'p.t2', pool: 'p', member: 'm1', agency: 'a', owner: 'o2', clientId: 'c1', fencingToken: 2, createdAt: now, expiresAt: now + TTL, ttlMs: TTL });
+        expect(value(await store.claim('p', t2.id, 'o2'))).toEqual(claimed); // a repeated claim
+        expect(value(await store.get('p', t2.id, 'o2'))).toEqual(claimed);
+        expect([(await snap()).active, (await snap()).offered]).toEqual([1, 0]);
+      });
+
+      it('an unclaimed offer passes to the next waiter when its claim window ends', async () => {
+        await openRoom();
+        const g = await create('o1');
+        const t2 = await queue('o2');
+        const t3 = await queue('o3');
+        value(await store.release('p', g.id));
+        now += 15_000;
+        value(await store.checkIn('p', t3.id, 'o3'));
+        now += 14_999;
+        value(await store.checkIn('p', t3.id, 'o3'));
+        now += 1;
+        changes.length = 0;
+        expect(await store.reap('p', 10)).toEqual([]);
+        expect(changes.flat()).toEqual([
+          { kind: 'left', pool: 'p', ticketId: t2.id, owner: 'o2', reason: 'offer-expired' },
+          { kind: 'offered', ticket: expect.objectContaining({ id: t3.id, state: 'offered', offer: { member: 'm1', until: now + 30_000 } }) },
+        ]);
+        expect(await store.claim('p', t2.id, 'o2')).toEqual({ ok: false, failure: 'ticket-not-found' });
+      });
+
+      it('a claim after the claim window: offer-expired, and the slot goes on to the next', async () => {
+        await openRoom();
+        const g = await create('o1');
+        const t2 = await queue('o2');
+        const t3 = await queue('o3');
+        value(await store.release('p', g.id));
+        now += 19_000;
+        value(await store.checkIn('p', t3.id, 'o3'));
+        now += 11_000;
+        expect(await store.claim('p', t2.id, 'o2')).toEqual({ ok: false, failure: 'offer-expired' });
+        expect(value(await store.getTicket('p', t3.id)).state).toBe('offered');
+      });
+
+      it('a waiter who stops checking in drops out; one who checks in keeps their place', async () => {
+        await openRoom();
+        await create('o1');
+        const t2 = await queue('o2');
+        const t3 = await queue('o3');
+        now += 19_999;
+        const r = value(await store.checkIn('p', t3.id, 'o3'));
+        expect([r.ticket.position, r.ticket.checkInBy]).toEqual([2, now + 20_000]);
+        now += 1;
+        expect(await store.getTicket('p', t2.id, 'o2')).toEqual({ ok: false, failure: 'ticket-not-found' });
+        expect(value(await store.checkIn('p', t3.id, 'o3')).ticket.position).toBe(1);
+        expect(changes.flat()).toEqual([{ kind: 'left', pool: 'p', ticketId: t2.id, owner: 'o2', reason: 'missed-check-in' }]);
+        expect((await snap()).waiting).toBe(1);
+      });
+
+      it('leaving the line, and declining an offer, which goes to the next', async () => {
+        await openRoom();
+        const g = await create('o1');
+        const t2 = await queue('o2');
+        const t3 = await queue('o3');
+        const t4 = await queue('o4');
+        expect(await store.leave('p', t3.id, 'o3')).toEqual({ ok: true, value: null });
+        expect(value(await store.getTicket('p', t4.id)).position).toBe(2);
+        value(await store.release('p', g.id));
+        expect(await store.leave('p', t2.id, 'o2')).toEqual({ ok: true, value: null });
+        expect(value(await store.getTicket('p', t4.id)).state).toBe('offered');
+        expect(await store.leave('p', t2.id, 'o2')).toEqual({ ok: false, failure: 'ticket-not-found' });
+      });
+
+      it('first come first served within a class; a higher class goes first; the head that cannot be admitted is passed', async () => {
+        await openRoom({ members: [member('m1', 2)], agencies: [share('a', 0, 1), share('b', 0, 9)] });
+        const ga = await create('a1', 'a');
+        const gb = await create('b1', 'b');
+        const tA = await queue('a2', 'a'); // agency a is at its maximum: passed while it is
+        const tB = await queue('b2', 'b');
+        const tC = await queue('b3', 'b', { priority: { class: 'crisis', rank: 100 } });
+        expect([tA, tB, tC].map((t) => t.position)).toEqual([1, 2, 1]);
+        value(await store.release('p', gb.id));
+        expect(value(await store.getTicket('p', tC.id)).state).toBe('offered');
+        value(await store.claim('p', tC.id, 'b3'));
+        value(await store.release('p', ga.id));
+        expect(value(await store.getTicket('p', tA.id)).state).toBe('offered');
+        expect(value(await store.getTicket('p', tB.id)).position).toBe(1);
+      });
+
+      it('the line is bounded: beyond maxWaiters a request is refused waiting-room-full', async () => {
+        await openRoom();
+        await create('o1');
+        for (const o of ['o2', 'o3', 'o4']) await queue(o);
+        expect(await refusal(cmd('o5', 'a', { wait: true }))).toEqual({ code: 'waiting-room-full', retryAfterSeconds: RETRY });
+      });
+
+      it('raising capacity offers the new slots to the line in the same step', async () => {
+        await openRoom();
+        await create('o1');
+        const t2 = await queue('o2');
+        const t3 = await queue('o3');
+        await setSpec({ members: [member('m1', 3)] });
+        expect(changes.flat().map((c) => (c as { kind: string }).kind)).toEqual(['offered', 'offered']);
+        expect(value(await store.getTicket('p', t2.id)).offer).toEqual({ member: 'm1', until: now + 30_000 });
+        expect(value(await store.getTicket('p', t3.id)).state).toBe('offered');
+      });
+
+      it('estimates the wait from the recent pace of offers', async () => {
+        await openRoom({ members: [member('m1', 2)] });
+        const g1 = await create('o1');
+        const g2 = await create('o2');
+        const t3 = await queue('o3');
+        const t4 = await queue('o4');
+        const t5 = await queue('o5');
+        now += 15_000;
+        for (const [t, o] of [[t3, 'o3'], [t4, 'o4']] as const) value(await store.checkIn('p', t.id, o));
+        expect(value(await store.checkIn('p', t5.id, 'o5')).ticket.estimatedWaitMs).toBe(null); // nothing moved yet
+        now += 5_000;
+        value(await store.release('p', g1.id));
+        now += 10_000;
+        value(await store.release('p', g2.id));
+        expect(value(await store.getTicket('p', t3.id)).state).toBe('offered');
+        // Two offers in the 10 s since the bucket of the first one began: 5 s a place.
+        expect(value(await store.getTicket('p', t5.id))).toMatchObject({ position: 1, estimatedWaitMs: 5_000 });
+        expect(value(await store.getTicket('p', t4.id))).toMatchObject({ state: 'offered', estimatedWaitMs: null });
+      });
+    });
+
+    describe('admission rate cap', () => {
+      it('over the cap a request waits (asked or not) and gets an offer as the bucket refills; nobody jumps the line', async () => {
+        await open([pool({ waitingRoom: { claimWindowMs: 30_000, checkInMs: 20_000, maxWaiters: 100, admissionsPerSecond: 2 } })]);
+        await create('o1');
+        await create('o2', 'b');
+        const r = await grant(cmd('o3'));
+        expect(r.outcome === 'queued' && [r.ticket.reason, r.ticket.position]).toEqual(['admission-rate', 1]);
+        const r4 = await grant(cmd('o4'));
+        now += 499;
+        expect((await grant(cmd('o5'))).outcome).toBe('queued'); // 0.998 of a token
+        now += 1;
+        // One token: the head of the line gets it before the new request does.
+        const r6 = await grant(cmd('o6'));
+        expect(r6.outcome === 'queued' && r6.ticket.position).toBe(3);
+        expect(r.outcome === 'queued' && value(await store.getTicket('p', r.ticket.id)).state).toBe('offered');
+        now += 500;
+        expect(r4.outcome === 'queued' && value(await store.checkIn('p', r4.ticket.id, 'o4')).ticket.state).toBe('offered');
+      });
+    });
+
     describe('snapshot', () => {
       it('reports capacity, active, free, per member and per agency', async () => {
         await open([
