@@ -15,6 +15,10 @@ export interface BrokerEventMap {
   renewed: { pool: string; member: string; count: number };
   released: { pool: string; agency: string; member: string; grant: Grant };
   expired: { pool: string; agency: string; member: string; id: string; owner: string };
+  /** An agent's bulk renewal of one member, with what it did (the circuit breaker watches for mass loss). */
+  bulkRenewed: { pool: string; member: string; renewed: number; released: number; expired: number };
+  /** A pool's definition changed at runtime (operator, circuit breaker, schedule): capacity pages refresh it. */
+  poolChanged: { pool: string; action: string };
   /** Latency of one store operation, for the store round-trip histogram. */
   storeCall: { operation: string; durationMs: number; ok: boolean };
 }

@@ -57,7 +57,7 @@ export class CapacityFeedService implements OnModuleInit, OnApplicationBootstrap
 
   onApplicationBootstrap(): void {
     const mark = (p: { pool: string }) => this.mark(p.pool);
-    this.unsubscribe.push(this.events.on('granted', mark), this.events.on('released', mark), this.events.on('expired', mark));
+    this.unsubscribe.push(this.events.on('granted', mark), this.events.on('released', mark), this.events.on('expired', mark), this.events.on('poolChanged', mark));
     this.refreshTimer = setInterval(() => void this.refreshLocal(), this.options.refreshMs);
     this.refreshTimer.unref();
   }

@@ -94,6 +94,7 @@ export class GrantService {
     }
     const result = this.unwrap(await this.call('bulkRenew', () => this.store.bulkRenew({ pool, member, active, ended })));
     if (result.renewed > 0) this.events.emit('renewed', { pool, member, count: result.renewed });
+    this.events.emit('bulkRenewed', { pool, member, renewed: result.renewed, released: result.released, expired: result.expired });
     return result;
   }
 
