@@ -223,6 +223,12 @@ describe('objects that only some values create', () => {
     expect(loadAsThePodWould(r).env.REDIS_URL).toBe(`redis://${redis.metadata.name}:6379`);
   });
 
+  it('an Ingress without explicit paths routes only the public paths, never /metrics or /health', () => {
+    const r = render(bin, [['-f', evaluation], ['--set-json', 'ingress={"enabled":true,"hosts":[{"host":"broker.example.org"}]}']]);
+    const paths = find(r, 'Ingress').spec.rules[0].http.paths.map((p: { path: string; pathType: string }) => `${p.pathType} ${p.path}`);
+    expect(paths).toEqual(['Exact /', 'Prefix /v1', 'Prefix /ws', 'Prefix /ops', 'Prefix /assets', 'Prefix /docs']);
+  });
+
   it('an existing Secret replaces the chart\'s: no Secret object, no secret checksum', () => {
     const r = render(bin, [sampleModel, ['--set-json', 'redis={"url":"redis://r:6379"}'], ['--set-json', 'secrets={"existingSecret":"mine"}']]);
     expect(r.objects.some((o) => o.kind === 'Secret')).toBe(false);
