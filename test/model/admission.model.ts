@@ -449,7 +449,7 @@ export class AdmissionModel {
       clientId: t.clientId,
       fencingToken: p.fence,
       createdAt: now,
-      expiresAt: now + p.spec.leaseTtlMs,
+      expiresAt: now + Math.min(p.spec.leaseTtlMs, p.spec.maxSessionMs ?? Infinity),
       ttlMs: p.spec.leaseTtlMs,
     };
     p.leases.push(lease);

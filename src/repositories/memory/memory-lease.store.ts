@@ -9,7 +9,6 @@ import type {
   GrantCommand,
   GrantResult,
   MemberSnapshot,
-  HeadroomSnapshot,
   LeaveReason,
   PoolSnapshot,
   QueueReason,
@@ -22,6 +21,7 @@ import type { MemberSpec, PoolSpec } from '../../domain/pool-spec';
 import { firstExpiry, renewedExpiry } from '../../domain/session-limit';
 import type { AuditPage, AuditQuery, LeaseFailure, LeaseResult, LeaseStore, LeaseStoreOptions, OperatorAudit, OverridesWrite } from '../lease-store';
 import { readAuditRecords, trimAuditRecords } from './memory-audit-log';
+import { headroomAbove, headroomView } from '../../domain/headroom';
 import { MemoryWaitingRoom, type StoredTicket } from './memory-waiting-room';
 
 /** Orders leases (and remembered idempotency keys) by expiry, ties by id: the order Redis sorted sets give. */
@@ -843,28 +843,4 @@ export class MemoryLeaseStore implements LeaseStore {
     inc(state.memberCounts, lease.member, -1);
     inc(state.agencyCounts, lease.agency, -1);
   }
-}
-
-/** Σ of the headroom reserved for classes ranked above `rank` (rule 10a). */
-function headroomAbove(spec: PoolSpec, rank: number): number {
-  let sum = 0;
-  for (const h of spec.headroom ?? []) if (h.rank > rank) sum += h.slots;
-  return sum;
-}
-
-/**
- * Headroom bands and their use: the bands stack from the top of the pool, the
- * highest rank nearest to full; a band's slots are in use as far as `free`
- * has fallen into it (docs/admission.md, "Priority classes").
- */
-function headroomView(spec: PoolSpec, free: number): HeadroomSnapshot[] {
-  const bands = (spec.headroom ?? []).map((h, i) => ({ h, i })).sort((a, b) => b.h.rank - a.h.rank || a.i - b.i);
-  const f = Math.max(0, free);
-  const inUse: number[] = [];
-  let above = 0;
-  for (const { h, i } of bands) {
-    inUse[i] = Math.min(h.slots, Math.max(0, above + h.slots - Math.max(f, above)));
-    above += h.slots;
-  }
-  return (spec.headroom ?? []).map((h, i) => ({ class: h.class, rank: h.rank, slots: h.slots, inUse: inUse[i]! }));
 }

@@ -7,18 +7,24 @@ import type {
   GrantCommand,
   GrantResult,
   PoolSnapshot,
+  WaitingChange,
+  WaitTicket,
 } from '../../domain/grant';
 import { auditFields, auditFieldsOf, type AuditRecord } from '../../domain/audit';
 import { applyOverrides, type PoolLayers, type PoolOverrides } from '../../domain/pool-overrides';
+import { headroomView } from '../../domain/headroom';
 import type { PoolSpec } from '../../domain/pool-spec';
 import type { AuditPage, AuditQuery, LeaseResult, LeaseStore, LeaseStoreOptions, OperatorAudit, OverridesWrite } from '../lease-store';
 import { claimKey, poolBase, poolIndexKey, poolKeys } from './keys';
 import {
   bulkRenewScript,
+  checkInScript,
+  claimScript,
   getScript,
   grantScript,
   heartbeatScript,
   leaseScripts,
+  leaveScript,
   listByOwnerScript,
   listEndingScript,
   recordFailureScript,
@@ -26,8 +32,9 @@ import {
   releaseScript,
   snapshotScript,
   syncPoolScript,
+  ticketScript,
 } from './lease-scripts';
-import { expiredOf, grantOf, outcomeOf, type RawExpired, type RawGrant } from './script-codes';
+import { changesOf, expiredOf, grantOf, outcomeOf, ticketOf, type RawChange, type RawGrant, type RawTicket } from './script-codes';
 import { registerScript } from './script-loader';
 
 /**
@@ -57,6 +64,8 @@ export class RedisLeaseStore implements LeaseStore {
     for (const script of leaseScripts) registerScript(redis, script);
   }
 
+  private readonly waitingListeners = new Set<(changes: WaitingChange[]) => void>();
+
   async syncPools(specs: PoolSpec[]): Promise<void> {
     if (specs.length === 0) return;
     // Each pool lives in its own slot: one script per pool, then the index outside the slots.
@@ -66,8 +75,8 @@ export class RedisLeaseStore implements LeaseStore {
         for (let i = 0; i < LAYER_WRITE_TRIES; i++) {
           const layers = await this.getPoolLayers(spec.id);
           const effective = applyOverrides(spec, layers?.overrides ?? {});
-          const [code] = await syncPoolScript(this.redis, this.base(spec.id), this.clockNow(), layers?.revision ?? 0, JSON.stringify(spec), '', JSON.stringify(effective));
-          if (outcomeOf(code).kind === 'ok') return;
+          const reply = await syncPoolScript(this.redis, this.base(spec.id), this.clockNow(), layers?.revision ?? 0, JSON.stringify(spec), '', JSON.stringify(effective));
+          if (outcomeOf(reply[0]).kind === 'ok') return this.emit(spec.id, reply[2]);
         }
         throw new Error(`pool ${spec.id}: its definition kept changing while the config file was written`);
       }),
@@ -98,7 +107,7 @@ export class RedisLeaseStore implements LeaseStore {
     if (!layers) return { ok: false, failure: 'unknown-pool' };
     if (layers.revision !== expectedRevision) return { ok: true, value: { applied: false, revision: layers.revision } };
     const effective = applyOverrides(layers.base, overrides);
-    const [code, revision] = await syncPoolScript(
+    const [code, revision, changes] = await syncPoolScript(
       this.redis,
       this.base(pool),
       this.clockNow(),
@@ -109,6 +118,7 @@ export class RedisLeaseStore implements LeaseStore {
       ...(audit ? auditPairs(audit) : []),
     );
     if (outcomeOf(code).kind === 'stale') return { ok: true, value: { applied: false, revision } };
+    this.emit(pool, changes);
     return { ok: true, value: { applied: true, revision, effective } };
   }
 
@@ -197,12 +207,19 @@ export class RedisLeaseStore implements LeaseStore {
       this.options.reapBatch,
       idemTtl,
       this.options.clock ? idemTtl + TEST_CLOCK_MEMO_SLACK_MS : idemTtl,
+      cmd.priority?.class ?? '',
+      cmd.priority?.rank ?? 0,
+      cmd.wait ? '1' : '',
     );
     const result = outcomeOf(reply[0]);
     if (result.kind === 'failure') return { ok: false, failure: result.failure };
+    this.emit(cmd.pool, reply[3]);
     const expired = expiredOf(cmd.pool, reply[2] ?? []);
     if (result.kind === 'granted') {
       return { ok: true, value: { outcome: result.outcome, grant: grantOf(cmd.pool, reply[1] as RawGrant), expired } };
+    }
+    if (result.kind === 'queued') {
+      return { ok: true, value: { outcome: 'queued', ticket: ticketOf(cmd.pool, reply[1] as RawTicket), expired } };
     }
     if (result.kind === 'refusal') {
       const retry = reply[1] as number;
@@ -212,11 +229,11 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async heartbeat(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
-    return this.leaseReply(pool, await heartbeatScript(this.redis, this.base(pool), this.clockNow(), grantId, owner ?? ''));
+    return this.writingLeaseReply(pool, await heartbeatScript(this.redis, this.base(pool), this.clockNow(), grantId, owner ?? ''));
   }
 
   async release(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
-    return this.leaseReply(pool, await releaseScript(this.redis, this.base(pool), this.clockNow(), grantId, owner ?? ''));
+    return this.writingLeaseReply(pool, await releaseScript(this.redis, this.base(pool), this.clockNow(), grantId, owner ?? ''));
   }
 
   async get(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
@@ -241,22 +258,72 @@ export class RedisLeaseStore implements LeaseStore {
     );
     const result = outcomeOf(reply[0]);
     if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    if (result.kind !== 'ok' || reply.length !== 5) throw new Error(`bulk-renew script answered with code ${reply[0]}`);
-    const [, renewed, released, expired, unknown] = reply;
+    if (result.kind !== 'ok' || reply.length !== 6) throw new Error(`bulk-renew script answered with code ${reply[0]}`);
+    const [, renewed, released, expired, unknown, changes] = reply;
+    this.emit(cmd.pool, changes);
     return { ok: true, value: { renewed, released, expired, unknown } };
   }
 
   async reap(pool: string, limit: number): Promise<ExpiredLease[]> {
-    const raw: RawExpired[] = await reapScript(this.redis, this.base(pool), this.clockNow(), limit);
-    return expiredOf(pool, raw);
+    const reply = await reapScript(this.redis, this.base(pool), this.clockNow(), limit);
+    if (reply.length === 0) return [];
+    this.emit(pool, reply[1]);
+    return expiredOf(pool, reply[0]);
+  }
+
+  async checkIn(pool: string, ticketId: string, owner: string): Promise<LeaseResult<{ ticket: WaitTicket; expired: ExpiredLease[] }>> {
+    const reply = await checkInScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner, this.options.reapBatch);
+    const result = outcomeOf(reply[0]);
+    if (reply.length === 4) {
+      this.emit(pool, reply[3]);
+      return { ok: true, value: { ticket: ticketOf(pool, reply[1]), expired: expiredOf(pool, reply[2]) } };
+    }
+    if (reply.length === 2) this.emit(pool, reply[1]);
+    if (result.kind === 'failure') return { ok: false, failure: result.failure };
+    throw new Error(`check-in script answered with code ${reply[0]}`);
+  }
+
+  async claim(pool: string, ticketId: string, owner: string): Promise<LeaseResult<Grant>> {
+    const reply = await claimScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner);
+    const result = outcomeOf(reply[0]);
+    this.emit(pool, reply.length === 3 ? reply[2] : reply[1]);
+    if (result.kind === 'failure') return { ok: false, failure: result.failure };
+    if (result.kind !== 'ok' || reply.length !== 3) throw new Error(`claim script answered with code ${reply[0]}`);
+    return { ok: true, value: grantOf(pool, reply[1]) };
+  }
+
+  async leave(pool: string, ticketId: string, owner: string): Promise<LeaseResult<null>> {
+    const reply = await leaveScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner);
+    const result = outcomeOf(reply[0]);
+    this.emit(pool, reply[1]);
+    if (result.kind === 'failure') return { ok: false, failure: result.failure };
+    return { ok: true, value: null };
+  }
+
+  async getTicket(pool: string, ticketId: string, owner?: string): Promise<LeaseResult<WaitTicket>> {
+    const reply = await ticketScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner ?? '');
+    const result = outcomeOf(reply[0]);
+    if (result.kind === 'failure') return { ok: false, failure: result.failure };
+    if (result.kind !== 'ok' || reply.length !== 2) throw new Error(`ticket script answered with code ${reply[0]}`);
+    return { ok: true, value: ticketOf(pool, reply[1]) };
+  }
+
+  async ticketOf(pool: string, owner: string): Promise<WaitTicket | null> {
+    const reply = await ticketScript(this.redis, this.base(pool), this.clockNow(), '', owner);
+    return reply.length === 2 && outcomeOf(reply[0]).kind === 'ok' ? ticketOf(pool, reply[1]) : null;
+  }
+
+  onWaitingChange(listener: (changes: WaitingChange[]) => void): () => void {
+    this.waitingListeners.add(listener);
+    return () => this.waitingListeners.delete(listener);
   }
 
   async snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>> {
     const reply = await snapshotScript(this.redis, this.base(pool), this.clockNow());
     const result = outcomeOf(reply[0]);
     if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    if (result.kind !== 'ok' || reply.length !== 8) throw new Error(`snapshot script answered with code ${reply[0]}`);
-    const [, at, specJson, capacity, active, free, memberCounts, agencyCounts] = reply;
+    if (result.kind !== 'ok' || reply.length !== 10) throw new Error(`snapshot script answered with code ${reply[0]}`);
+    const [, at, specJson, capacity, active, free, memberCounts, agencyCounts, waiting, offered] = reply;
     const spec = JSON.parse(specJson) as PoolSpec;
     return {
       ok: true,
@@ -282,6 +349,9 @@ export class RedisLeaseStore implements LeaseStore {
           ...(m.stateSince !== undefined ? { stateSince: m.stateSince } : {}),
         })),
         agencies: spec.agencies.map((a, i) => ({ id: a.id, guaranteed: a.guaranteed, maximum: a.maximum, active: agencyCounts[i] ?? 0 })),
+        waiting,
+        offered,
+        headroom: headroomView(spec, free),
         at,
       },
     };
@@ -308,6 +378,24 @@ export class RedisLeaseStore implements LeaseStore {
   /** The injected test clock, or null: the script then reads Redis TIME. */
   private clockNow(): number | null {
     return this.options.clock ? Math.floor(this.options.clock()) : null;
+  }
+
+  private writingLeaseReply(pool: string, reply: [number] | [number, RawChange[]] | [number, RawGrant, RawChange[]]): LeaseResult<Grant> {
+    const result = outcomeOf(reply[0]);
+    if (reply.length === 3) {
+      this.emit(pool, reply[2]);
+      return { ok: true, value: grantOf(pool, reply[1]) };
+    }
+    if (reply.length === 2) this.emit(pool, reply[1]);
+    if (result.kind === 'failure') return { ok: false, failure: result.failure };
+    throw new Error(`lease script answered with code ${reply[0]}`);
+  }
+
+  /** Hands a script's waiting-room changes to the listeners. */
+  private emit(pool: string, raw: RawChange[] | undefined): void {
+    if (!raw || raw.length === 0) return;
+    const changes = changesOf(pool, raw);
+    for (const l of this.waitingListeners) l(changes);
   }
 
   private leaseReply(pool: string, reply: [number] | [number, RawGrant]): LeaseResult<Grant> {

@@ -1,4 +1,4 @@
-import type { Grant, ExpiredLease, RefusalCode } from '../../domain/grant';
+import type { ExpiredLease, Grant, LeaveReason, QueueReason, RefusalCode, WaitingChange, WaitTicket } from '../../domain/grant';
 import type { LeaseFailure } from '../lease-store';
 
 /** Reply codes of the Lua scripts (lua/includes/codes.lua; a test checks both agree). */
@@ -7,16 +7,22 @@ export const ScriptCode = {
   CREATED: 1,
   RECONNECTED: 2,
   REPLAYED: 3,
+  QUEUED: 4,
   UNKNOWN_POOL: -1,
   UNKNOWN_MEMBER: -2,
   GRANT_NOT_FOUND: -3,
   LEASE_EXPIRED: -4,
+  TICKET_NOT_FOUND: -5,
+  OFFER_NOT_READY: -6,
+  OFFER_EXPIRED: -7,
   NOT_ENTITLED: -10,
   EMPLOYEE_AT_LIMIT: -11,
   AGENCY_AT_MAXIMUM: -12,
   POOL_UNAVAILABLE: -13,
   POOL_FULL: -14,
   CAPACITY_RESERVED: -15,
+  HEADROOM_RESERVED: -16,
+  WAITING_ROOM_FULL: -17,
   STALE_REVISION: -20,
 } as const;
 
@@ -25,6 +31,8 @@ export type ScriptOutcome =
   | { kind: 'granted'; outcome: 'created' | 'reconnected' | 'replayed' }
   | { kind: 'failure'; failure: LeaseFailure }
   | { kind: 'refusal'; code: RefusalCode }
+  /** The request waits in line (grant with a ticket). */
+  | { kind: 'queued' }
   /** A compare-and-set write found the pool's definition changed since it was read. */
   | { kind: 'stale' };
 
@@ -37,12 +45,18 @@ const outcomes = new Map<number, ScriptOutcome>([
   [ScriptCode.UNKNOWN_MEMBER, { kind: 'failure', failure: 'unknown-member' }],
   [ScriptCode.GRANT_NOT_FOUND, { kind: 'failure', failure: 'grant-not-found' }],
   [ScriptCode.LEASE_EXPIRED, { kind: 'failure', failure: 'lease-expired' }],
+  [ScriptCode.TICKET_NOT_FOUND, { kind: 'failure', failure: 'ticket-not-found' }],
+  [ScriptCode.OFFER_NOT_READY, { kind: 'failure', failure: 'offer-not-ready' }],
+  [ScriptCode.OFFER_EXPIRED, { kind: 'failure', failure: 'offer-expired' }],
+  [ScriptCode.QUEUED, { kind: 'queued' }],
   [ScriptCode.NOT_ENTITLED, { kind: 'refusal', code: 'not-entitled' }],
   [ScriptCode.EMPLOYEE_AT_LIMIT, { kind: 'refusal', code: 'employee-at-limit' }],
   [ScriptCode.AGENCY_AT_MAXIMUM, { kind: 'refusal', code: 'agency-at-maximum' }],
   [ScriptCode.POOL_UNAVAILABLE, { kind: 'refusal', code: 'pool-unavailable' }],
   [ScriptCode.POOL_FULL, { kind: 'refusal', code: 'pool-full' }],
   [ScriptCode.CAPACITY_RESERVED, { kind: 'refusal', code: 'capacity-reserved' }],
+  [ScriptCode.HEADROOM_RESERVED, { kind: 'refusal', code: 'headroom-reserved' }],
+  [ScriptCode.WAITING_ROOM_FULL, { kind: 'refusal', code: 'waiting-room-full' }],
   [ScriptCode.STALE_REVISION, { kind: 'stale' }],
 ]);
 
@@ -65,4 +79,36 @@ export function grantOf(pool: string, raw: RawGrant): Grant {
 
 export function expiredOf(pool: string, raw: RawExpired[]): ExpiredLease[] {
   return raw.map(([id, member, agency, owner]) => ({ id, pool, member, agency, owner }));
+}
+
+/** A ticket as scripts return it (queue.lua `ticket_reply`). */
+export type RawTicket = [string, string, string, string, string, number, string, number, string, number, number, string, number, number];
+
+export function ticketOf(pool: string, raw: RawTicket): WaitTicket {
+  const [id, owner, agency, clientId, priorityClass, rank, reason, joinedAt, state, position, checkInBy, member, until, estimate] = raw;
+  return {
+    id,
+    pool,
+    owner,
+    agency,
+    clientId,
+    priorityClass,
+    rank,
+    reason: reason as QueueReason,
+    joinedAt,
+    state: state as WaitTicket['state'],
+    position,
+    checkInBy,
+    offer: member === '' ? null : { member, until },
+    estimatedWaitMs: estimate < 0 ? null : estimate,
+  };
+}
+
+/** Waiting-room changes as scripts return them: { 'offered', ticket } | { 'left', id, owner, reason }. */
+export type RawChange = ['offered', RawTicket] | ['left', string, string, string];
+
+export function changesOf(pool: string, raw: RawChange[] | undefined): WaitingChange[] {
+  return (raw ?? []).map((c) =>
+    c[0] === 'offered' ? { kind: 'offered', ticket: ticketOf(pool, c[1]) } : { kind: 'left', pool, ticketId: c[1], owner: c[2], reason: c[3] as LeaveReason },
+  );
 }

@@ -14,7 +14,8 @@
   ARGV[4] n = number of ended ids
   ARGV[5 .. 4+n] ended ids; ARGV[5+n ..] active ids
 
-  Returns { OK, renewed, released, expired, unknownIds } | { UNKNOWN_POOL } | { UNKNOWN_MEMBER }
+  Returns { OK, renewed, released, expired, unknownIds, changes } | { UNKNOWN_POOL } | { UNKNOWN_MEMBER }
+  changes = waiting-room changes: freed slots are offered to the line in this step (includes/queue.lua)
   unknownIds: distinct, in the order first reported
 ]]
 --- @include "codes"
@@ -23,6 +24,7 @@
 --- @include "spec"
 --- @include "record"
 --- @include "leases"
+--- @include "queue"
 
 local base = KEYS[1]
 local now = clock_now(ARGV[1])
@@ -49,9 +51,11 @@ for i = 5, #ARGV do
       unknown[#unknown + 1] = id
     elseif r.expires <= now then
       drop_lease(base, field, r)
+      audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id, d = '{"via":"agent"}' })
       expired = expired + 1
     elseif i <= 4 + n_ended then
       drop_lease(base, field, r)
+      audit(base, now, 'released', { own = r.owner, ag = r.agency, m = r.member, g = id, d = '{"via":"agent"}' })
       released = released + 1
     else
       renew_lease(base, field, r, renewed_expiry(spec, r, now))
@@ -74,10 +78,14 @@ for from = 1, #unreported, CHUNK do
       local r = unpack_record(raw)
       if now - r.created >= grace then
         drop_lease(base, unreported[from + j - 1], r)
+        audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id_of_field(pool, unreported[from + j - 1]), d = '{"via":"agent"}' })
         expired = expired + 1
       end
     end
   end
 end
 
-return { OK, renewed, released, expired, unknown }
+audit(base, now, 'renewed', { m = member, d = string.format('{"renewed":%d,"released":%d,"expired":%d,"unknown":%d}', renewed, released, expired, #unknown) })
+local changes = {}
+offer_step(base, pool, spec, now, changes)
+return { OK, renewed, released, expired, unknown, changes }

@@ -8,7 +8,8 @@
   ARGV[2] grant id
   ARGV[3] owner; '' = any (another owner's lease, expired or not, is not found and not touched)
 
-  Returns { OK, grant } | { GRANT_NOT_FOUND } | { LEASE_EXPIRED } | { UNKNOWN_POOL }
+  Returns { OK, grant, {} } | { GRANT_NOT_FOUND } | { LEASE_EXPIRED, changes } | { UNKNOWN_POOL }
+  changes = waiting-room changes: an expired lease's slot is offered to the line in this step
   grant = { id, member, agency, owner, clientId, fencingToken, createdAt, expiresAt, ttlMs }
 ]]
 --- @include "codes"
@@ -17,6 +18,7 @@
 --- @include "spec"
 --- @include "record"
 --- @include "leases"
+--- @include "queue"
 
 local base = KEYS[1]
 local now = clock_now(ARGV[1])
@@ -29,8 +31,11 @@ local r = find_lease(base, field)
 if not r or (owner ~= '' and r.owner ~= owner) then return { GRANT_NOT_FOUND } end
 if r.expires <= now then
   drop_lease(base, field, r)
-  return { LEASE_EXPIRED }
+  audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id })
+  local changes = {}
+  offer_step(base, pool_of_base(base), spec, now, changes)
+  return { LEASE_EXPIRED, changes }
 end
 local expires = renewed_expiry(spec, r, now)
 renew_lease(base, field, r, expires)
-return { OK, grant_reply(id, r, expires) }
+return { OK, grant_reply(id, r, expires), {} }

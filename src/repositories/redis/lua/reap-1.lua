@@ -7,13 +7,26 @@
   ARGV[1] now, epoch ms; '' = Redis TIME
   ARGV[2] limit
 
-  Returns { {id, member, agency, owner}, ... } in reaping order (empty for an unknown pool)
+  Then offers past their claim window and waiters past their check-in deadline (up to `limit`
+  each) leave the waiting room, and what was freed is offered to the line in the same step.
+
+  Returns { expired, changes } | {} for an unknown pool
+  expired = { {id, member, agency, owner}, ... } in reaping order
+  changes = waiting-room changes (includes/queue.lua)
 ]]
 --- @include "clock"
 --- @include "keys"
 --- @include "record"
 --- @include "leases"
 --- @include "reap"
+--- @include "queue"
 
 local base = KEYS[1]
-return reap_expired(base, pool_of_base(base), clock_now(ARGV[1]), tonumber(ARGV[2]))
+local spec = load_spec(base)
+if not spec then return {} end
+local pool, now, limit = pool_of_base(base), clock_now(ARGV[1]), tonumber(ARGV[2])
+local expired = reap_expired(base, pool, now, limit)
+local changes = {}
+reap_waiting(base, pool, now, limit, changes)
+offer_step(base, pool, spec, now, changes)
+return { expired, changes }

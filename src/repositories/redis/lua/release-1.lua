@@ -7,7 +7,8 @@
   ARGV[2] grant id
   ARGV[3] owner; '' = any (another owner's lease, expired or not, is not found and not touched)
 
-  Returns { OK, grant (as it was) } | { GRANT_NOT_FOUND } | { LEASE_EXPIRED } | { UNKNOWN_POOL }
+  Returns { OK, grant (as it was), changes } | { GRANT_NOT_FOUND } | { LEASE_EXPIRED, changes } | { UNKNOWN_POOL }
+  changes = waiting-room changes: the freed slot is offered to the line in this step (includes/queue.lua)
   grant = { id, member, agency, owner, clientId, fencingToken, createdAt, expiresAt, ttlMs }
 ]]
 --- @include "codes"
@@ -15,15 +16,25 @@
 --- @include "keys"
 --- @include "record"
 --- @include "leases"
+--- @include "queue"
 
 local base = KEYS[1]
 local now = clock_now(ARGV[1])
 local id, owner = ARGV[2], ARGV[3]
-local field = field_of_id(pool_of_base(base), id)
+local pool = pool_of_base(base)
+local field = field_of_id(pool, id)
 
-if redis.call('EXISTS', key_config(base)) == 0 then return { UNKNOWN_POOL } end
+local spec = load_spec(base)
+if not spec then return { UNKNOWN_POOL } end
 local r = find_lease(base, field)
 if not r or (owner ~= '' and r.owner ~= owner) then return { GRANT_NOT_FOUND } end
 drop_lease(base, field, r)
-if r.expires <= now then return { LEASE_EXPIRED } end
-return { OK, grant_reply(id, r, r.expires) }
+local changes = {}
+if r.expires <= now then
+  audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id })
+  offer_step(base, pool, spec, now, changes)
+  return { LEASE_EXPIRED, changes }
+end
+audit(base, now, 'released', { own = r.owner, ag = r.agency, m = r.member, g = id, d = owner == '' and '{"via":"operator"}' or '{"via":"owner"}' })
+offer_step(base, pool, spec, now, changes)
+return { OK, grant_reply(id, r, r.expires), changes }

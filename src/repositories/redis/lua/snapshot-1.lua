@@ -6,7 +6,8 @@
   KEYS[1] pool base '<prefix>{<pool>}:'
   ARGV[1] now, epoch ms; '' = Redis TIME
 
-  Returns { OK, at, specJson, capacity, active, free, memberCounts, agencyCounts } | { UNKNOWN_POOL }
+  Returns { OK, at, specJson, capacity, active, free, memberCounts, agencyCounts, waiting, offered } | { UNKNOWN_POOL }
+  (active counts offers: they hold slots; waiting / offered: tickets of the waiting room)
   memberCounts / agencyCounts follow the order of spec.members / spec.agencies;
   free = max(0, free) (a lowered licence limit can make it negative).
 ]]
@@ -25,4 +26,5 @@ local cap = pool_capacity(spec, state)
 local members, agencies = {}, {}
 for i, m in ipairs(spec.members) do members[i] = state['m:' .. m.id] or 0 end
 for i, a in ipairs(spec.agencies) do agencies[i] = state['a:' .. a.id] or 0 end
-return { OK, now, raw, cap.capacity, cap.active, math.max(0, cap.free), members, agencies }
+local wait = redis.call('HMGET', key_wait(base), 'n', 'o')
+return { OK, now, raw, cap.capacity, cap.active, math.max(0, cap.free), members, agencies, tonumber(wait[1] or '0'), tonumber(wait[2] or '0') }

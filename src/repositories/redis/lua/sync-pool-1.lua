@@ -16,11 +16,13 @@
   ARGV[6 ..] audit record: field, value, field, value, ... (src/domain/audit.ts order, without t);
              none = no record
 
-  Returns { OK, revision } | { STALE_REVISION, currentRevision }
+  Returns { OK, revision, changes } | { STALE_REVISION, currentRevision }
+  changes = waiting-room changes: capacity raised is offered to the line in this step (includes/queue.lua)
 ]]
 --- @include "codes"
 --- @include "clock"
 --- @include "keys"
+--- @include "queue"
 
 local base = KEYS[1]
 local layers = key_layers(base)
@@ -41,4 +43,6 @@ if #ARGV > 5 then
   for i = 6, #ARGV do record[#record + 1] = ARGV[i] end
   redis.call('XADD', key_audit(base), '*', unpack(record))
 end
-return { OK, rev }
+local changes = {}
+offer_step(base, pool_of_base(base), cjson.decode(ARGV[5]), clock_now(ARGV[1]), changes)
+return { OK, rev, changes }

@@ -1,6 +1,7 @@
 --- @include "keys"
 --- @include "record"
 --- @include "leases"
+--- @include "audit"
 -- Reclaims up to `limit` expired leases (expiresAt <= now) of a pool, oldest expiry
 -- first, ties by grant id in byte order. The heads of the member expiry sets are
 -- merged with a small binary heap, so the cost is O(members + reaped * log members).
@@ -66,6 +67,7 @@ local function reap_expired(base, pool, now, limit)
     local item = heap_pop(heap)
     local r = unpack_record(redis.call('HGET', key_grants(base), item.field))
     drop_lease(base, item.field, r)
+    audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = item.id })
     reaped[#reaped + 1] = { item.id, r.member, r.agency, r.owner }
     push_expired_head(heap, base, pool, item.member, now)
   end
