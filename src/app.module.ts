@@ -5,6 +5,7 @@ import { GrantsController } from './controllers/grants.controller';
 import { PoolsController } from './controllers/pools.controller';
 import { CoreModule } from './core.module';
 import { ObservabilityModule } from './observability.module';
+import { OperationsModule } from './operations.module';
 
 @Module({})
 export class AppModule {
@@ -14,6 +15,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config),
         ObservabilityModule,
+        OperationsModule,
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,

@@ -31,6 +31,6 @@ import { MetricsService } from './services/metrics.service';
     GrantsFeedService,
     LiveGateway,
   ],
-  exports: [LiveUpdatesService, GrantsFeedService, MetricsService],
+  exports: [LiveUpdatesService, GrantsFeedService, MetricsService, MetricsRepository],
 })
 export class ObservabilityModule {}

@@ -34,7 +34,16 @@ export function poolView(s: PoolSnapshot): PoolView {
     utilisation: s.capacity > 0 ? Math.round((s.active / s.capacity) * 10_000) / 10_000 : 0,
     perEmployeeLimit: s.perEmployeeLimit,
     leaseTtlSeconds: Math.round(s.leaseTtlMs / 1000),
-    members: s.members.map((m) => ({ id: m.id, ...(m.host !== undefined ? { host: m.host } : {}), state: m.state, maxSessions: m.maxSessions, active: m.active })),
+    members: s.members.map((m) => ({
+      id: m.id,
+      ...(m.host !== undefined ? { host: m.host } : {}),
+      state: m.state,
+      maxSessions: m.maxSessions,
+      active: m.active,
+      ...(m.stateReason !== undefined ? { stateReason: m.stateReason } : {}),
+      ...(m.stateBy !== undefined ? { stateBy: m.stateBy } : {}),
+      ...(m.stateSince !== undefined ? { stateSince: new Date(m.stateSince).toISOString() } : {}),
+    })),
     agencies: s.agencies.map((a) => ({ ...a })),
     at: new Date(s.at).toISOString(),
   };

@@ -6,6 +6,9 @@ export class MemberView {
   @ApiProperty({ enum: ['active', 'drain', 'out-of-service'] }) state!: string;
   @ApiProperty() maxSessions!: number;
   @ApiProperty() active!: number;
+  @ApiPropertyOptional({ example: 'circuit breaker: 5 failure report(s) within 60 s', description: 'Why the state was set at runtime' }) stateReason?: string;
+  @ApiPropertyOptional({ example: 'circuit-breaker', description: "Who set it: 'operator', 'circuit-breaker' or 'schedule:<id>'" }) stateBy?: string;
+  @ApiPropertyOptional() stateSince?: string;
 }
 
 export class AgencyView {
