@@ -110,6 +110,13 @@ export class AdmissionModel {
 
   // ---- the figures of "Terms" --------------------------------------------------------------
 
+  /** Maximum session duration: a renewal gives the lease's own TTL from now, but never past createdAt + maxSessionMs, and never shortens it. */
+  renewedExpiry(p: ModelPool, l: Grant, now: number): number {
+    const byTtl = now + l.ttlMs;
+    const byMax = p.spec.maxSessionMs === undefined ? Infinity : l.createdAt + p.spec.maxSessionMs;
+    return Math.max(l.expiresAt, Math.min(byTtl, byMax));
+  }
+
   isLive(lease: Grant, now: number): boolean {
     return lease.expiresAt > now;
   }
@@ -248,7 +255,7 @@ export class AdmissionModel {
     const ownLive = p.leases.filter((l) => l.owner === cmd.owner && this.isLive(l, now));
     const same = ownLive.find((l) => l.clientId === cmd.clientId);
     if (same) {
-      same.expiresAt = now + same.ttlMs;
+      same.expiresAt = this.renewedExpiry(p, same, now);
       this.rememberKey(p, cmd, same, now);
       this.record(p, { t: String(now), ev: 'reconnected', own: same.owner, ag: same.agency, m: same.member, g: same.id, pc });
       return { ok: true, value: { outcome: 'reconnected', grant: clone(same), expired } };
@@ -293,7 +300,7 @@ export class AdmissionModel {
       clientId: cmd.clientId,
       fencingToken: p.fence,
       createdAt: now,
-      expiresAt: now + spec.leaseTtlMs,
+      expiresAt: now + Math.min(spec.leaseTtlMs, spec.maxSessionMs ?? Infinity),
       ttlMs: spec.leaseTtlMs,
     };
     p.leases.push(lease);
@@ -303,8 +310,8 @@ export class AdmissionModel {
   }
 
   heartbeat(pool: string, grantId: string, owner: string | undefined, now: number): LeaseResult<Grant> {
-    return this.touch(pool, grantId, owner, now, (_p, l) => {
-      l.expiresAt = now + l.ttlMs;
+    return this.touch(pool, grantId, owner, now, (p, l) => {
+      l.expiresAt = this.renewedExpiry(p, l, now);
       return clone(l);
     });
   }
@@ -357,7 +364,7 @@ export class AdmissionModel {
         this.record(p, { t: String(now), ev: 'released', own: l.owner, ag: l.agency, m: l.member, g: l.id, d: '{"via":"agent"}' });
         result.released += 1;
       } else {
-        l.expiresAt = now + l.ttlMs;
+        l.expiresAt = this.renewedExpiry(p, l, now);
         result.renewed += 1;
       }
     }
@@ -403,6 +410,9 @@ export class AdmissionModel {
           state: m.state,
           maxSessions: m.maxSessions,
           active: this.countMember(p, m.id),
+          ...(m.stateReason !== undefined ? { stateReason: m.stateReason } : {}),
+          ...(m.stateBy !== undefined ? { stateBy: m.stateBy } : {}),
+          ...(m.stateSince !== undefined ? { stateSince: m.stateSince } : {}),
         })),
         agencies: s.agencies.map((a) => ({ id: a.id, guaranteed: a.guaranteed, maximum: a.maximum, active: this.countAgency(p, a.id) })),
         waiting: this.waiting(p).length,

@@ -9,9 +9,11 @@ import type {
   WaitingChange,
   WaitTicket,
 } from '../../src/domain/grant';
+import type { PoolLayers, PoolOverrides } from '../../src/domain/pool-overrides';
 import type { PoolSpec } from '../../src/domain/pool-spec';
-import type { LeaseResult, LeaseStore } from '../../src/repositories/lease-store';
+import type { AuditPage, AuditQuery, LeaseResult, LeaseStore, OperatorAudit, OverridesWrite } from '../../src/repositories/lease-store';
 import { AdmissionModel, type ModelOptions } from './admission.model';
+import { OperationsModel } from './operations.model';
 
 /**
  * The reference model behind the LeaseStore interface, so the contract suite
@@ -21,6 +23,7 @@ import { AdmissionModel, type ModelOptions } from './admission.model';
 export class ModelLeaseStore implements LeaseStore {
   readonly kind = 'memory' as const;
   readonly model: AdmissionModel;
+  readonly operations: OperationsModel;
   private readonly listeners = new Set<(changes: WaitingChange[]) => void>();
 
   constructor(
@@ -28,11 +31,42 @@ export class ModelLeaseStore implements LeaseStore {
     private readonly clock: () => number,
   ) {
     this.model = new AdmissionModel(options);
+    this.operations = new OperationsModel(this.model);
   }
 
   async syncPools(specs: PoolSpec[]): Promise<void> {
-    this.model.syncPools(specs, this.clock());
+    this.operations.syncPools(specs, this.clock());
     this.flush();
+  }
+  async getPoolLayers(pool: string): Promise<PoolLayers | null> {
+    return this.operations.getPoolLayers(pool);
+  }
+  async setPoolOverrides(pool: string, overrides: PoolOverrides, expectedRevision: number, audit?: OperatorAudit): Promise<LeaseResult<OverridesWrite>> {
+    return this.flushed(this.operations.setPoolOverrides(pool, overrides, expectedRevision, audit, this.clock()));
+  }
+  async recordMemberFailure(pool: string, member: string, reporter: string, windowMs: number): Promise<LeaseResult<number>> {
+    return this.operations.recordMemberFailure(pool, member, reporter, windowMs, this.clock());
+  }
+  async clearMemberFailures(pool: string, member: string): Promise<void> {
+    this.operations.clearMemberFailures(pool, member);
+  }
+  async sessionsEnding(pool: string, fromMs: number, toMs: number): Promise<Grant[]> {
+    return this.operations.sessionsEnding(pool, fromMs, toMs, this.clock());
+  }
+  async appendAudit(pool: string, entry: OperatorAudit): Promise<void> {
+    this.operations.append(pool, { t: String(this.clock()), ...entry });
+  }
+  async readAudit(pool: string, query: AuditQuery): Promise<AuditPage> {
+    return this.operations.readAudit(pool, query);
+  }
+  async trimAudit(pool: string, olderThanMs: number): Promise<number> {
+    return this.operations.trimAudit(pool, olderThanMs);
+  }
+  async claimJob(name: string, ttlMs: number): Promise<boolean> {
+    return this.operations.claimJob(name, ttlMs);
+  }
+  async completeJob(name: string, keepMs: number): Promise<void> {
+    this.operations.completeJob(name, keepMs);
   }
   async getPoolSpec(pool: string): Promise<PoolSpec | null> {
     return this.model.getPoolSpec(pool);
