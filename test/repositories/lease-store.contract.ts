@@ -7,6 +7,7 @@
 import type { Grant, GrantCommand, GrantResult, PoolSnapshot } from '../../src/domain/grant';
 import type { AgencyShare, MemberSpec, PoolSpec } from '../../src/domain/pool-spec';
 import type { LeaseResult, LeaseStore, LeaseStoreOptions } from '../../src/repositories/lease-store';
+import { describeOperationsContract } from './operations.contract';
 
 export type MakeLeaseStore = (opts: {
   clock: () => number;
@@ -44,6 +45,9 @@ function value<T>(r: LeaseResult<T>): T {
 
 export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseStore): void {
   describe(`LeaseStore contract: ${name}`, () => {
+    // Runtime overrides, maximum session duration, failures, audit reading, job claims.
+    describe('operations', () => describeOperationsContract(makeStore));
+
     let now: number;
     let store: LeaseStore;
     const cleanups: Array<() => Promise<void>> = [];
