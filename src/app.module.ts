@@ -5,6 +5,7 @@ import { GrantsController } from './controllers/grants.controller';
 import { PoolsController } from './controllers/pools.controller';
 import { CoreModule } from './core.module';
 import { ObservabilityModule } from './observability.module';
+import { WaitingRoomModule } from './waiting-room.module';
 import { OperationsModule } from './operations.module';
 
 @Module({})
@@ -15,6 +16,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config),
         ObservabilityModule,
+        WaitingRoomModule,
         OperationsModule,
         LoggerModule.forRoot({
           pinoHttp: {

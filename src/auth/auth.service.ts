@@ -4,6 +4,7 @@ import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTPayload, typ
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
 import { PseudonymService } from '../services/pseudonym.service';
+import type { Priority } from '../domain/grant';
 import type { Principal } from './principal';
 import { roles as knownRoles, type Role } from './token-minter';
 
@@ -88,7 +89,25 @@ export class AuthService {
     const members = Array.isArray(rawMembers)
       ? new Set(rawMembers.filter((m): m is string => typeof m === 'string' && memberRefPattern.test(m)))
       : null;
-    return { owner: this.pseudonyms.of(payload.sub), agency, roles: new Set(roleList), members };
+    return { owner: this.pseudonyms.of(payload.sub), agency, roles: new Set(roleList), members, priority: this.priorityOf(payload) };
+  }
+
+  /**
+   * The class the token's priority claim names, if configured; else the highest-ranked class
+   * one of its groups maps to; else the default class. Unknown names fall back, never fail.
+   */
+  private priorityOf(payload: JWTPayload): Priority {
+    const { auth, priorities } = this.config.get().broker;
+    const named = payload[auth.claims.priority];
+    const byName = typeof named === 'string' ? priorities.classes.find((c) => c.id === named) : undefined;
+    if (byName) return { class: byName.id, rank: byName.rank };
+    const rawGroups = payload[auth.claims.groups];
+    const groups = new Set(Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : typeof rawGroups === 'string' ? [rawGroups] : []);
+    let best: Priority | null = null;
+    for (const c of priorities.classes) {
+      if (c.groups.some((g) => groups.has(g)) && (!best || c.rank > best.rank)) best = { class: c.id, rank: c.rank };
+    }
+    return best ?? { class: priorities.default, rank: priorities.classes.find((c) => c.id === priorities.default)?.rank ?? 0 };
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Priority } from '../domain/grant';
 import type { Role } from './token-minter';
 
 /** Who is calling, as taken from a verified token. `owner` is the pseudonym; the raw subject stays here only. */
@@ -8,6 +9,8 @@ export interface Principal {
   roles: ReadonlySet<Role>;
   /** For gateway agents: "<pool>/<member>" entries they may report for; null = any. */
   members: ReadonlySet<string> | null;
+  /** Priority class from the token's priority claim or groups (docs/admission.md, "Priority classes"); absent: the default class. */
+  priority?: Priority;
 }
 
 export function hasRole(p: Principal, ...roles: Role[]): boolean {

@@ -10,6 +10,10 @@ export interface TokenClaims {
   roles?: string[];
   /** gateway-agent tokens may be restricted to members ("<pool>/<member>"). */
   members?: string[];
+  /** A priority class id (claim auth.claims.priority). */
+  priority?: string;
+  /** Groups (claim auth.claims.groups), mapped to priority classes by the config. */
+  groups?: string[];
   ttlSeconds?: number;
 }
 
@@ -20,6 +24,8 @@ export interface TokenClaims {
 export async function mintToken(claims: TokenClaims, auth: AuthConfig, secret: string): Promise<string> {
   const body: Record<string, unknown> = { [auth.claims.agency]: claims.agency, [auth.claims.roles]: claims.roles ?? ['employee'] };
   if (claims.members) body[auth.claims.members] = claims.members;
+  if (claims.priority) body[auth.claims.priority] = claims.priority;
+  if (claims.groups) body[auth.claims.groups] = claims.groups;
   return new SignJWT(body)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)

@@ -43,6 +43,10 @@ export const poolSchema = z
     retryAfterSeconds: positiveInt.max(3_600).optional(),
     /** A session ends at the latest this long after it was granted (renewals stop there); a warning is pushed before. */
     maxSessionMinutes: positiveInt.max(10_080).optional(),
+    /** Priority class id → slots of this pool only that class (or a higher one) may use. */
+    headroom: z.record(z.string(), nonNegativeInt).optional(),
+    /** This pool's cap on admissions per second; absent: its share of waitingRoom.admissionsPerSecond by configured capacity. */
+    admissionsPerSecond: positiveInt.max(100_000).optional(),
     members: z.array(memberSchema).min(1, 'a pool needs at least one member'),
   })
   .strict();
@@ -82,6 +86,10 @@ export const authSchema = z
         agency: z.string().min(1).default('agency'),
         roles: z.string().min(1).default('roles'),
         members: z.string().min(1).default('members'),
+        /** Names a priority class directly (trusted: the identity provider issues it). */
+        priority: z.string().min(1).default('priority'),
+        /** Groups, mapped to priority classes by priorities.classes[].groups. */
+        groups: z.string().min(1).default('groups'),
       })
       .strict()
       .default({}),
@@ -120,6 +128,36 @@ export const brokerConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Priority classes (docs/admission.md, "Priority classes"): a higher rank goes first in line and may use headroom reserved for ranks up to it. */
+    priorities: z
+      .object({
+        default: id.default('standard'),
+        classes: z
+          .array(
+            z
+              .object({
+                id,
+                rank: z.number().int('must be a whole number').min(0).max(999),
+                /** Token groups that put an employee in this class (the highest-ranked match wins). */
+                groups: z.array(z.string().min(1).max(200)).default([]),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({}),
+    /** The waiting room of every pool (docs/admission.md, "Waiting room"). */
+    waitingRoom: z
+      .object({
+        claimWindowSeconds: positiveInt.max(600).default(30),
+        checkInSeconds: positiveInt.max(600).default(30),
+        maxWaiters: positiveInt.max(1_000_000).default(100_000),
+        /** Broker-wide cap on admissions per second, shared among pools by configured capacity; absent: none. */
+        admissionsPerSecond: positiveInt.max(100_000).optional(),
+      })
+      .strict()
+      .default({}),
     pools: z.array(poolSchema).min(1, 'at least one pool is needed'),
     agencies: z.array(agencySchema).min(1, 'at least one agency is needed'),
     /** Capacity plans and maintenance windows (docs/operations.md). */
@@ -143,6 +181,12 @@ export const brokerConfigSchema = z
         }
         seen.add(m.id);
       });
+    });
+    const classIds = new Set([cfg.priorities.default, ...cfg.priorities.classes.map((c) => c.id)]);
+    cfg.pools.forEach((p, i) => {
+      for (const cls of Object.keys(p.headroom ?? {})) {
+        if (!classIds.has(cls)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['pools', i, 'headroom', cls], message: `unknown priority class "${cls}"` });
+      }
     });
     const agencyIds = new Set<string>();
     const guaranteedByPool = new Map<string, number>();

@@ -5,7 +5,9 @@ import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/principal';
 import { CreateGrantDto, GrantView } from '../dtos/grant.dto';
 import { ConfigRepository } from '../repositories/config.repository';
+import { WaitTicketView } from '../dtos/waiting.dto';
 import { GrantService } from '../services/grant.service';
+import { WaitingRoomService } from '../services/waiting-room.service';
 import { ApiProblems } from './problem-responses';
 import { grantView } from './views';
 
@@ -17,6 +19,7 @@ export class GrantsController {
 
   constructor(
     private readonly grants: GrantService,
+    private readonly waiting: WaitingRoomService,
     config: ConfigRepository,
   ) {
     this.hosts = new Map(config.get().broker.pools.flatMap((p) => p.members.filter((m) => m.host).map((m) => [`${p.id}/${m.id}`, m.host!] as const)));
@@ -29,14 +32,21 @@ export class GrantsController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried request with the same key returns the first grant instead of a second one' })
   @ApiResponse({ status: 201, type: GrantView, description: 'Granted' })
   @ApiResponse({ status: 200, type: GrantView, description: 'You already hold a live grant from this client (reconnect), or an idempotent replay' })
+  @ApiResponse({ status: 202, type: WaitTicketView, description: 'You wait in line (you asked to, or admissions are paced): check in at Location until offered, then claim' })
   @ApiProblems(400, 403, 404, 409, 413, 415, 429, 503)
   async create(
     @CurrentPrincipal() who: Principal,
     @Body() body: CreateGrantDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<GrantView> {
-    const { grant, outcome } = await this.grants.request(who, body.pool, body.clientId, idempotencyKey);
+  ): Promise<GrantView | WaitTicketView> {
+    const result = await this.grants.request(who, body.pool, body.clientId, idempotencyKey, body.wait ?? false);
+    if (result.outcome === 'queued') {
+      void reply.status(202);
+      void reply.header('Location', `/v1/waiting/${result.ticket.id}`);
+      return this.waiting.view(result.ticket);
+    }
+    const { grant, outcome } = result;
     void reply.status(outcome === 'created' ? 201 : 200);
     if (outcome === 'replayed') void reply.header('Idempotent-Replayed', 'true');
     void reply.header('Location', `/v1/grants/${grant.id}`);

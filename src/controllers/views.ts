@@ -45,6 +45,9 @@ export function poolView(s: PoolSnapshot): PoolView {
       ...(m.stateSince !== undefined ? { stateSince: new Date(m.stateSince).toISOString() } : {}),
     })),
     agencies: s.agencies.map((a) => ({ ...a })),
+    waiting: s.waiting,
+    offered: s.offered,
+    headroom: s.headroom.map((h) => ({ ...h })),
     at: new Date(s.at).toISOString(),
   };
 }

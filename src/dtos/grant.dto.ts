@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsOptional, IsString, Matches } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -20,6 +20,14 @@ export class CreateGrantDto {
   @IsString()
   @Matches(CLIENT_ID, { message: 'clientId must be 1–64 letters, digits, ".", "_" or "-"' })
   clientId?: string;
+
+  @ApiPropertyOptional({
+    example: true,
+    description: 'When the pool is full (or the agency at its maximum, …), wait in line instead of being refused: 202 with a waiting ticket',
+  })
+  @IsOptional()
+  @IsBoolean()
+  wait?: boolean;
 }
 
 export class BulkRenewalDto {

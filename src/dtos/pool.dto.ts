@@ -18,6 +18,13 @@ export class AgencyView {
   @ApiProperty() active!: number;
 }
 
+export class HeadroomView {
+  @ApiProperty({ example: 'crisis' }) class!: string;
+  @ApiProperty({ example: 100 }) rank!: number;
+  @ApiProperty({ example: 500, description: 'Slots only this class or a higher one may use' }) slots!: number;
+  @ApiProperty({ example: 0 }) inUse!: number;
+}
+
 export class PoolView {
   @ApiProperty({ example: 'vpn-statenet' }) id!: string;
   @ApiProperty({ enum: ['vpn', 'vdi'] }) kind!: string;
@@ -32,5 +39,8 @@ export class PoolView {
   @ApiProperty() leaseTtlSeconds!: number;
   @ApiProperty({ type: [MemberView] }) members!: MemberView[];
   @ApiProperty({ type: [AgencyView] }) agencies!: AgencyView[];
+  @ApiProperty({ description: 'Employees waiting in line for this pool' }) waiting!: number;
+  @ApiProperty({ description: 'Slots offered to waiters and not yet claimed (counted in active)' }) offered!: number;
+  @ApiProperty({ type: [HeadroomView], description: 'Reserved headroom per priority class and how much of it is in use' }) headroom!: HeadroomView[];
   @ApiProperty() at!: string;
 }

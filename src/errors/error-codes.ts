@@ -12,6 +12,12 @@ export const errorCatalogue = {
   'pool-unavailable': { status: 503, title: 'No member of this pool is in service' },
   'pool-full': { status: 503, title: 'The pool is full' },
   'capacity-reserved': { status: 503, title: "The remaining capacity is reserved for other agencies' guaranteed shares" },
+  'headroom-reserved': { status: 503, title: 'The remaining capacity is reserved for staff of a higher priority class' },
+  'waiting-room-full': { status: 503, title: 'The waiting room of this pool is full' },
+  // Waiting room
+  'ticket-not-found': { status: 404, title: 'No such place in the waiting room' },
+  'offer-not-ready': { status: 409, title: 'No slot has been offered to this ticket yet' },
+  'offer-expired': { status: 410, title: 'The offer was not claimed in time and has passed to the next in line' },
   // Grants, pools, members
   'unknown-pool': { status: 404, title: 'No such pool' },
   'unknown-member': { status: 404, title: 'No such member in this pool' },

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hasRole, type Principal } from '../auth/principal';
-import type { BulkRenewResult, ExpiredLease, Grant, GrantResult } from '../domain/grant';
+import type { BulkRenewResult, ExpiredLease, Grant, GrantResult, WaitTicket } from '../domain/grant';
 import { GRANT_ID } from '../dtos/grant.dto';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
@@ -9,10 +9,10 @@ import { LEASE_STORE, type LeaseResult, type LeaseStore } from '../repositories/
 import { BrokerEvents } from './broker-events';
 import { failureError, refusalError, storeCall } from './lease-errors';
 
-export interface GrantOutcome {
-  grant: Grant;
-  outcome: 'created' | 'reconnected' | 'replayed';
-}
+export type GrantOutcome =
+  | { grant: Grant; outcome: 'created' | 'reconnected' | 'replayed' }
+  /** The employee waits in line (asked to, or over the admission rate): check in at /v1/waiting/{ticket.id}. */
+  | { ticket: WaitTicket; outcome: 'queued' };
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -25,7 +25,7 @@ export class GrantService {
     private readonly config: ConfigRepository,
   ) {}
 
-  async request(who: Principal, pool: string, clientId: string | undefined, idempotencyKey: string | undefined): Promise<GrantOutcome> {
+  async request(who: Principal, pool: string, clientId: string | undefined, idempotencyKey: string | undefined, wait = false): Promise<GrantOutcome> {
     if (!hasRole(who, 'employee', 'operator')) throw new BrokerError('forbidden', 'gateway agents cannot hold sessions');
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new BrokerError('invalid-idempotency-key', 'Idempotency-Key must be 8–128 characters of letters, digits, ".", "_", ":" or "-"', {
@@ -42,6 +42,8 @@ export class GrantService {
           clientId: clientId ?? 'default',
           newGrantId: `${pool}.${randomBytes(12).toString('base64url')}`,
           ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+          ...(who.priority ? { priority: who.priority } : {}),
+          ...(wait ? { wait } : {}),
         }),
       ),
     );
@@ -51,6 +53,7 @@ export class GrantService {
       this.events.emit('refused', { pool, agency: who.agency, code: result.code, durationMs });
       throw refusalError(result.code, result.retryAfterSeconds);
     }
+    if (result.outcome === 'queued') return { ticket: result.ticket, outcome: 'queued' };
     this.events.emit('granted', { pool, agency: who.agency, member: result.grant.member, outcome: result.outcome, durationMs, grant: result.grant });
     return narrow(result);
   }
