@@ -20,6 +20,7 @@
  *   npm run bench                          # full run, both stores, ~8 minutes
  *   npm run bench -- --quick               # 6,000 held, short phases: a smoke run
  *   npm run bench -- --store redis --profile   # also a CPU profile of the broker (node --cpu-prof)
+ *   npm run bench -- --commit HEAD         # the committed broker, not the working tree
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -55,6 +56,8 @@ export interface Settings {
   quick: boolean;
   /** Reuse bench-results/build as it is (developing the benchmark itself). */
   noBuild: boolean;
+  /** Measure the broker of this commit rather than the working tree. */
+  commit: string | null;
 }
 
 export interface BrokerFigures {
@@ -78,6 +81,8 @@ export interface Baselines {
 export interface BenchResult {
   startedAt: string;
   finishedAt: string;
+  /** The broker measured: a commit, or the working tree on top of one. */
+  revision: string;
   machine: { cpus: string; cores: number; memoryGiB: number; node: string; os: string; redis: string; loadAverageBefore: number[]; loadAverageAfter?: number[] };
   settings: Settings;
   baselines: Baselines;
@@ -99,6 +104,7 @@ function settingsFrom(argv: string[]): Settings {
       'throughput-seconds': { type: 'string' },
       connections: { type: 'string' },
       'no-build': { type: 'boolean', default: false },
+      commit: { type: 'string' },
     },
     strict: true,
   });
@@ -121,18 +127,31 @@ function settingsFrom(argv: string[]): Settings {
     profile: values.profile!,
     quick,
     noBuild: values['no-build']!,
+    commit: values.commit ?? null,
   };
 }
 
 const log = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
 
-/** Compiles the broker into bench-results/build with every non-TypeScript file of src/ beside it (Lua scripts, pages). */
-function buildBroker(): void {
+/**
+ * Compiles the broker into bench-results/build with every non-TypeScript file of src/ beside it (Lua
+ * scripts, pages): the working tree, or with `commit` the sources of that commit (git archive into
+ * bench-results/snapshot), so a run measures exactly one revision whatever is being edited.
+ */
+function buildBroker(commit: string | null): void {
   rmSync(BUILD, { recursive: true, force: true });
+  let from = ROOT;
+  if (commit) {
+    from = join(OUT, 'snapshot');
+    rmSync(from, { recursive: true, force: true });
+    mkdirSync(from, { recursive: true });
+    const tar = spawnSync('sh', ['-c', `git archive --format=tar "$0" src tsconfig.json tsconfig.build.json | tar -x -C "$1"`, commit, from], { cwd: ROOT, encoding: 'utf8' });
+    if (tar.status !== 0) throw new Error(`cannot take the sources of ${commit}: ${tar.stderr}`);
+  }
   const tsc = require.resolve('typescript/bin/tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [tsc, '-p', join(from, 'tsconfig.build.json'), '--outDir', BUILD], { cwd: from, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`the broker does not compile:\n${r.stdout}${r.stderr}`);
-  cpSync(join(ROOT, 'src'), BUILD, { recursive: true, filter: (src) => !src.endsWith('.ts') });
+  cpSync(join(from, 'src'), BUILD, { recursive: true, filter: (src) => !src.endsWith('.ts') });
 }
 
 async function redisUsedMemory(client: Redis): Promise<number> {
@@ -185,6 +204,23 @@ class Held {
   count(): number {
     return this.ids.reduce((n, id) => n + (id ? 1 : 0), 0);
   }
+}
+
+/**
+ * Asks the broker what employee `e` holds and records it; if nothing, grants again. For the few
+ * employees whose request was in flight when autocannon stopped, so their answer was never seen.
+ */
+async function reconcile(base: string, tokens: TokensFile, held: Held, e: number): Promise<void> {
+  const token = tokens.employees[e]!.token;
+  const mine = (await (await fetch(`${base}/v1/grants`, { headers: auth(token) })).json()) as { id: string; pool: string; member: string }[];
+  const live = mine.find((g) => g.pool === POOL);
+  if (live) {
+    held.set(e, JSON.stringify(live));
+    return;
+  }
+  const res = await fetch(`${base}/v1/grants`, { method: 'POST', headers: json(token), body: JSON.stringify({ pool: POOL, clientId: 'bench' }) });
+  if (res.ok) held.set(e, await res.text());
+  else held.clear(e);
 }
 
 /** The gateway agents: one bulk renewal per member reporting every session it carries, as production gateways do. */
@@ -288,6 +324,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
     const hbCount = n - churnCount;
     const churnQueue: number[] = [];
     for (let e = hbCount; e < n; e++) if (held.ids[e]) churnQueue.push(e);
+    const inFlight = new Set<number>();
     log(`${store}: mixed load ${s.mixedRate} ops/s for ${s.mixedSeconds} s (heartbeats ${s.mixedRate / 2}/s, release+grant ${s.mixedRate / 2}/s)`);
     const hb = new Tracked(recorder);
     let hbNext = 0;
@@ -326,6 +363,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
               setupRequest: (req, ctx) => {
                 const e = churnQueue.shift()!;
                 ctx.e = e;
+                inFlight.add(e);
                 return { ...req, path: `/v1/grants/${held.ids[e]}`, headers: auth(tokens.employees[e]!.token) };
               },
             },
@@ -344,6 +382,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
             (status, body, ctx) => {
               const ok = (status === 201 || status === 200) && held.set(ctx.e as number, body);
               churnQueue.push(ctx.e as number);
+              inFlight.delete(ctx.e as number);
               return ok;
             },
           ),
@@ -351,6 +390,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
       }),
     ]);
     const mixedSeconds = (performance.now() - mixedStart) / 1000;
+    for (const e of inFlight) await reconcile(base, tokens, held, e);
     const mixedOps = ['heartbeat', 'grant', 'release'].map((op) => recorder.summary(op));
     const mixedErrors = mixedOps.reduce((x, o) => x + o.errors, 0);
 
@@ -363,6 +403,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
       held.clear(e);
       free.push(e);
     }
+    const tpEmployees = free.slice();
     log(`${store}: admission throughput, grant + release pairs over ${s.throughputConnections} connections for ${s.throughputSeconds} s`);
     const tp = new Tracked(recorder);
     const tpStart = performance.now();
@@ -406,11 +447,8 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
     const tpSeconds = (performance.now() - tpStart) / 1000;
     const tpGrant = recorder.summary('tp-grant');
     const tpRelease = recorder.summary('tp-release');
-    // Back to n held before the reclaim measurement.
-    for (const e of free.splice(0)) {
-      const res = await fetch(`${base}/v1/grants`, { method: 'POST', headers: json(tokens.employees[e]!.token), body: JSON.stringify({ pool: POOL, clientId: 'bench' }) });
-      if (res.ok) held.set(e, await res.text());
-    }
+    // Back to n held before the reclaim measurement (some answers were in flight when autocannon stopped).
+    for (const e of tpEmployees) await reconcile(base, tokens, held, e);
 
     // 4. Reclaim: the gateways renew everything once more, then nobody renews; all leases expire together.
     const leases = held.count();
@@ -556,7 +594,7 @@ async function main(): Promise<void> {
   const s = settingsFrom(process.argv.slice(2));
   const startedAt = new Date();
   mkdirSync(OUT, { recursive: true });
-  const machine = {
+  const machine: BenchResult['machine'] = {
     cpus: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
@@ -568,8 +606,8 @@ async function main(): Promise<void> {
   };
   log(`${machine.cores} × ${machine.cpus}, ${machine.memoryGiB} GiB, Node ${machine.node}, Redis ${machine.redis}, load average ${machine.loadAverageBefore.join(' ')}`);
   if (!s.noBuild) {
-    log('compiling the broker into bench-results/build');
-    buildBroker();
+    log(`compiling the broker${s.commit ? ` of ${s.commit}` : ''} into bench-results/build`);
+    buildBroker(s.commit);
   }
 
   const secrets = { jwt: randomBytes(32).toString('base64url'), pseudonym: randomBytes(32).toString('base64url') };
@@ -607,7 +645,9 @@ async function main(): Promise<void> {
   }
 
   machine.loadAverageAfter = os.loadavg().map((x) => Math.round(x * 100) / 100);
-  const result: BenchResult = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, settings: s, baselines: base, brokers, failures };
+  const rev = spawnSync('git', ['rev-parse', '--short', s.commit ?? 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || 'unknown';
+  const revision = s.commit ? rev : `working tree on ${rev}`;
+  const result: BenchResult = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), revision, machine, settings: s, baselines: base, brokers, failures };
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const md = renderMarkdown(result, targetsOf(result));
   for (const name of [`bench-${stamp}`, 'latest']) {

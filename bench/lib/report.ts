@@ -110,6 +110,7 @@ export function renderMarkdown(r: BenchResult, checks: TargetCheck[]): string {
   const parts = [
     `# Benchmark run ${r.startedAt}`,
     '',
+    `Broker: ${r.revision}.`,
     `Machine: ${m.cores} × ${m.cpus}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; Redis ${m.redis}. Load generator, broker and Redis share the machine; load average before the run ${m.loadAverageBefore.join(' ')}, after ${(m.loadAverageAfter ?? []).join(' ')} (1, 5, 15 min).`,
     `Settings: ${s.held.toLocaleString('en-US')} held; storm over ${s.stormConnections} connections; mixed load ${s.mixedRate} ops/s for ${s.mixedSeconds} s over 2 × ${s.mixedConnections} connections; throughput over ${s.throughputConnections} connections for ${s.throughputSeconds} s${s.quick ? ' (--quick)' : ''}.`,
     '',
@@ -124,7 +125,7 @@ export function renderMarkdown(r: BenchResult, checks: TargetCheck[]): string {
   ];
   for (const b of r.brokers) {
     if (!b.profile) continue;
-    parts.push('', `## Where the broker's CPU time goes (${b.store}, whole run, node --cpu-prof)`, '');
+    parts.push('', `## Where the broker's CPU time goes (${b.store}, whole run, node --cpu-prof; shares of busy time, ${(b.profile.totalMs / 1000).toFixed(1)} s)`, '');
     parts.push(mdTable([['area', 'share'], ...b.profile.byArea.slice(0, 12).map((a) => [a.area, `${(a.share * 100).toFixed(1)} %`])]));
     parts.push('', mdTable([['self time', 'function', 'where'], ...b.profile.spots.map((x) => [`${(x.share * 100).toFixed(1)} %`, x.fn, x.where])]));
   }
