@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -87,7 +87,13 @@ describe('pages in a real browser (chromium + playwright-core)', () => {
   let userDataDir: string;
 
   beforeAll(async () => {
-    b = await startBroker({ port: PORTS.browser, file: '../../config/broker.yaml', feed: { flushMs: 50, refreshMs: 200 } });
+    // The sample capacity model without its admission-rate cap: these tests seed thousands of leases at once
+    // past the API (the cap would queue that burst); the cap itself is tested with the waiting room.
+    const sample = readFileSync(join(repoRoot, 'config', 'broker.yaml'), 'utf8');
+    const uncapped = join(mkdtempSync(join(tmpdir(), 'pages-config-')), 'broker.yaml');
+    writeFileSync(uncapped, sample.replace(/^\s*admissionsPerSecond:.*$/m, ''));
+    expect(readFileSync(uncapped, 'utf8')).not.toContain('admissionsPerSecond');
+    b = await startBroker({ port: PORTS.browser, file: uncapped, feed: { flushMs: 50, refreshMs: 200 } });
     await seed(b.app.get<LeaseStore>(LEASE_STORE));
     userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
     context = await launchChromium(userDataDir);
