@@ -21,7 +21,7 @@ export interface SessionEndingView {
 /**
  * Warns employees before a session reaches its pool's maximum duration
  * (docs/admission.md, "Maximum session duration"): once a minute, the leases
- * ending between `endWarningMinutes` and one minute more from now are pushed
+ * ending in (endWarningMinutes − 1, endWarningMinutes] minutes from now are pushed
  * as `grants.ending` to their owner's live page (the own-grants topic). Every
  * replica runs the job; the minute is claimed in the store, so each warning
  * goes out once. Consecutive minutes tile time, so every session is warned
@@ -57,11 +57,11 @@ export class SessionLimitService implements OnApplicationBootstrap {
     let sent = 0;
     for (const pool of this.pools) {
       try {
-        const ending = await this.store.sessionsEnding(pool, minute + this.leadMs, minute + MINUTE + this.leadMs);
+        const ending = await this.store.sessionsEnding(pool, minute + this.leadMs - MINUTE, minute + this.leadMs);
         const spec = ending.length ? await this.store.getPoolSpec(pool) : null;
         for (const g of ending) {
           const endsAt = g.createdAt + (spec?.maxSessionMs ?? 0);
-          const view: SessionEndingView = { id: g.id, pool, member: g.member, endsAt: new Date(endsAt).toISOString(), minutesLeft: Math.round((endsAt - minute) / MINUTE) };
+          const view: SessionEndingView = { id: g.id, pool, member: g.member, endsAt: new Date(endsAt).toISOString(), minutesLeft: Math.ceil((endsAt - minute) / MINUTE) };
           await this.live.publishToOwner(GRANTS_TOPIC, g.owner, 'ending', view);
           sent++;
         }
