@@ -17,6 +17,9 @@ export const MAX_BUFFERED_BYTES = 1 << 20;
 /** Clients send only small control messages. */
 export const MAX_INCOMING_BYTES = 16 * 1024;
 
+/** A connection's pings run the topics' ping hooks (a waiting-room check-in) at most this often; a chatty client gets pongs only. */
+export const PING_HOOK_INTERVAL_MS = 1_000;
+
 /** Close codes (4000–4999 are the application's). */
 export const CLOSE_UNAUTHENTICATED = 4401;
 
@@ -27,6 +30,8 @@ interface Client {
   topics: Set<string>;
   /** Closes the connection when the token is not authenticated in time, or when it expires. */
   authTimer: NodeJS.Timeout | null;
+  /** When this connection's ping last ran the topics' ping hooks (epoch ms). */
+  lastPingHook: number;
 }
 
 /**
@@ -37,7 +42,9 @@ interface Client {
  *   or a first message `{"event":"auth","data":{"token":"<jwt>"}}` → `{"event":"auth","data":{"ok":true,"roles":[...]}}`;
  * - `{"event":"subscribe","data":{"topic":"capacity"}}` → `{"event":"subscribed","data":{"topic":"capacity"}}`,
  *   then the topic's current state and every change as `{"event":"capacity.pool","data":{...}}`;
- * - `{"event":"unsubscribe","data":{"topic":"capacity"}}`; `{"event":"ping"}` → `{"event":"pong"}`;
+ * - `{"event":"unsubscribe","data":{"topic":"capacity"}}`; `{"event":"ping"}` → `{"event":"pong"}`; a ping from an
+ *   authenticated connection also runs the ping hook of each topic it subscribes to (on `waiting`: a check-in
+ *   of the owner's places in line, answered as `waiting.ticket`), at most once per PING_HOOK_INTERVAL_MS;
  * - problems come back as `{"event":"error","data":{"code","title","detail"}}` (codes of docs/errors.md);
  *   a bad token also closes the connection with code 4401, and so does the token's expiry (send a new one
  *   with `auth` before then to stay connected).
@@ -67,7 +74,7 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
 
   handleConnection(socket: WebSocket, req: IncomingMessage): void {
     const token = new URL(req.url ?? '/', 'http://broker').searchParams.get('access_token');
-    const client: Client = { auth: Promise.resolve(null), principal: null, topics: new Set(), authTimer: null };
+    const client: Client = { auth: Promise.resolve(null), principal: null, topics: new Set(), authTimer: null, lastPingHook: -Infinity };
     this.clients.set(socket, client);
     if (token) {
       client.auth = this.authenticate(socket, client, token);
@@ -132,7 +139,13 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
   }
 
   @SubscribeMessage('ping')
-  onPing(): LiveEvent {
+  onPing(@ConnectedSocket() socket: WebSocket): LiveEvent {
+    const client = this.clients.get(socket);
+    const now = Date.now();
+    if (client?.principal && client.topics.size > 0 && now - client.lastPingHook >= PING_HOOK_INTERVAL_MS) {
+      client.lastPingHook = now;
+      void this.live.pinged(client.principal, [...client.topics]);
+    }
     return { event: 'pong', data: null };
   }
 

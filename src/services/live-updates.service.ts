@@ -21,6 +21,12 @@ export interface TopicDefinition {
   roles?: Role[];
   /** The current state, sent to a new subscriber at once (events without the topic prefix). */
   initial?: (who: Principal) => Promise<LiveEvent[]>;
+  /**
+   * What a subscriber's ping means for this topic beyond "still connected" (the waiting room:
+   * a check-in, so an open page keeps its place in line). Answers go out as ordinary
+   * messages of the topic; a failure is logged, never sent back.
+   */
+  onPing?: (who: Principal) => Promise<void>;
 }
 
 /** The gateway of this replica, as the service sees it. */
@@ -92,6 +98,19 @@ export class LiveUpdatesService implements OnApplicationBootstrap, OnModuleDestr
     if (!def) throw new BrokerError('validation-failed', `no topic "${name}"; topics: ${this.topicNames().join(', ')}`);
     if (def.roles && !hasRole(who, ...def.roles)) throw new BrokerError('forbidden', `topic "${name}" needs one of the roles: ${def.roles.join(', ')}`);
     return def;
+  }
+
+  /** A subscriber of `topics` pinged: runs the ping hook of each of those topics that has one. Never throws. */
+  async pinged(who: Principal, topics: Iterable<string>): Promise<void> {
+    for (const name of topics) {
+      const hook = this.topics.get(name)?.onPing;
+      if (!hook) continue;
+      try {
+        await hook(who);
+      } catch (e) {
+        this.log.warn(`ping hook of topic ${name} failed: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** The gateway of this replica registers here to receive every message for its connections. */

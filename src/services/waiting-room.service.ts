@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import type { Principal } from '../auth/principal';
 import type { Grant, WaitingChange, WaitTicket } from '../domain/grant';
 import type { WaitTicketView } from '../dtos/waiting.dto';
+import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
 import { LEASE_STORE, type LeaseResult, type LeaseStore } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
@@ -13,7 +14,8 @@ export const WAITING_TOPIC = 'waiting';
 
 /**
  * The waiting room as employees use it (docs/admission.md, "Waiting room"):
- * check in to keep one's place (REST), claim an offer, leave; the owner-scoped
+ * check in to keep one's place (REST, or a ping on the live connection of a page
+ * subscribed to `waiting`), claim an offer, leave; the owner-scoped
  * `waiting` topic pushes `waiting.ticket` (place and estimated wait, at every
  * check-in), `waiting.offer` (a slot is held for you: claim it) and
  * `waiting.left` (dropped: missed check-in, offer expired, …) to the waiter's
@@ -39,6 +41,8 @@ export class WaitingRoomService implements OnModuleInit, OnApplicationShutdown {
       name: WAITING_TOPIC,
       scope: 'owner',
       initial: async (who) => (await this.mine(who)).map((t) => ({ event: 'ticket', data: this.view(t) })),
+      // An open waiting page pings: that keeps its place as a REST check-in would.
+      onPing: async (who) => void (await this.checkInAll(who)),
     });
     this.off = this.store.onWaitingChange((changes) => this.publish(changes));
   }
@@ -66,6 +70,24 @@ export class WaitingRoomService implements OnModuleInit, OnApplicationShutdown {
     for (const e of expired) this.events.emit('expired', { pool: e.pool, agency: e.agency, member: e.member, id: e.id, owner: e.owner });
     void this.live.publishToOwner(WAITING_TOPIC, who.owner, 'ticket', this.view(ticket)).catch(() => undefined);
     return ticket;
+  }
+
+  /**
+   * Checks in every place in line the caller holds (a ping from their live page; offers are
+   * not extended, they are claimed). A ticket that went meanwhile is skipped: its drop-out
+   * was pushed already. Answers the tickets checked in.
+   */
+  async checkInAll(who: Principal): Promise<WaitTicket[]> {
+    const out: WaitTicket[] = [];
+    for (const t of await this.mine(who)) {
+      if (t.state !== 'waiting') continue;
+      try {
+        out.push(await this.checkIn(who, t.id));
+      } catch (e) {
+        if (!(e instanceof BrokerError && (e.code === 'ticket-not-found' || e.code === 'offer-expired'))) throw e;
+      }
+    }
+    return out;
   }
 
   async claim(who: Principal, ticketId: string): Promise<Grant> {
