@@ -14,11 +14,13 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import Redis from 'ioredis';
 import type { Grant, PoolSnapshot } from '../../src/domain/grant';
+import type { PoolOverrides } from '../../src/domain/pool-overrides';
 import type { MemberSpec, PoolSpec } from '../../src/domain/pool-spec';
 import type { LeaseResult, LeaseStore, LeaseStoreOptions } from '../../src/repositories/lease-store';
 import { MemoryLeaseStore } from '../../src/repositories/memory/memory-lease.store';
 import { RedisLeaseStore } from '../../src/repositories/redis/redis-lease.store';
 import { AdmissionModel, type ModelOptions } from '../model/admission.model';
+import { OperationsModel } from '../model/operations.model';
 
 const SEED = process.env.PROPERTY_SEED !== undefined ? Number(process.env.PROPERTY_SEED) : 20_251_121;
 const RUNS = process.env.PROPERTY_RUNS !== undefined ? Number(process.env.PROPERTY_RUNS) : undefined;
@@ -43,6 +45,8 @@ type Cmd =
   | { t: 'bulk'; pool: PoolId; member?: string; active: number[]; ended: number[] }
   | { t: 'reap'; pool: PoolId; limit: number }
   | { t: 'sync'; spec: PoolSpec }
+  /** Runtime overrides, written at the current revision (or, `stale`, at the one before: refused). */
+  | { t: 'override'; pool: 'p' | 'q'; overrides: PoolOverrides; stale: boolean }
   | { t: 'advance'; ms: number };
 
 interface Scenario {
@@ -85,6 +89,7 @@ const poolSpec = (id: 'p' | 'q'): fc.Arbitrary<PoolSpec> =>
       licenceLimit: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }) }),
       perEmployeeLimit: fc.integer({ min: 1, max: 3 }),
       leaseTtlMs: fc.constantFrom(5_000, 10_000, 20_000),
+      maxSessionMs: fc.constantFrom<number | undefined>(undefined, undefined, 8_000, 15_000, 30_000),
       shares: fc.tuple(
         ...['a', 'b', 'c'].map((agency) =>
           fc.record({ present: fc.constantFrom(true, true, true, false), guaranteed: fc.constantFrom(0, 0, 1, 2), extra: fc.integer({ min: 0, max: 5 }) }).map((s) => ({ agency, ...s })),
@@ -100,6 +105,7 @@ const poolSpec = (id: 'p' | 'q'): fc.Arbitrary<PoolSpec> =>
         perEmployeeLimit: r.perEmployeeLimit,
         leaseTtlMs: r.leaseTtlMs,
         retryAfterSeconds: 7,
+        ...(r.maxSessionMs !== undefined ? { maxSessionMs: r.maxSessionMs } : {}),
         members,
         // a and b are always entitled; c only now and then.
         agencies: r.shares
@@ -108,7 +114,27 @@ const poolSpec = (id: 'p' | 'q'): fc.Arbitrary<PoolSpec> =>
       })),
     );
 
+/** Runtime overrides of capacities, states, shares and limits, members and agencies the pool may not have included. */
+const overrides: fc.Arbitrary<PoolOverrides> = fc.record(
+  {
+    licenceLimit: fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 8 })),
+    perEmployeeLimit: fc.integer({ min: 1, max: 3 }),
+    maxSessionMs: fc.constantFrom(null, 8_000, 15_000),
+    members: fc.dictionary(
+      fc.constantFrom(...MEMBERS),
+      fc.record({ maxSessions: fc.integer({ min: 1, max: 4 }), state: fc.constantFrom<MemberSpec['state']>('active', 'drain', 'out-of-service') }, { requiredKeys: [] }),
+      { maxKeys: 3 },
+    ),
+    agencies: fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.record({ guaranteed: fc.constantFrom(0, 1, 2), maximum: fc.integer({ min: 1, max: 6 }) }, { requiredKeys: [] }), { maxKeys: 2 }),
+  },
+  { requiredKeys: [] },
+);
+
 const command: fc.Arbitrary<Cmd> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({ t: fc.constant('override' as const), pool: fc.constantFrom<'p' | 'q'>('p', 'p', 'q'), overrides, stale: fc.constantFrom(false, false, false, true) }),
+  },
   {
     weight: 30,
     arbitrary: fc.record(
@@ -177,9 +203,10 @@ async function runScenario(open: OpenStore, sc: Scenario): Promise<void> {
   let now = T0;
   const { store, cleanup } = await open(() => now, sc.options);
   const model = new AdmissionModel(sc.options);
+  const operations = new OperationsModel(model);
   try {
     await store.syncPools(sc.specs);
-    model.syncPools(sc.specs);
+    operations.syncPools(sc.specs, now);
     /** Every grant id a store handed out, in order, and whose it is: commands refer to them by index. */
     const ids: string[] = [];
     const ownerOf = new Map<string, string>();
@@ -199,9 +226,16 @@ async function runScenario(open: OpenStore, sc: Scenario): Promise<void> {
           break;
         case 'sync':
           await store.syncPools([c.spec]);
-          model.syncPools([c.spec]);
-          same(step, await store.getPoolSpec(c.spec.id), model.getPoolSpec(c.spec.id));
+          operations.syncPools([c.spec], now);
+          same(step, await store.getPoolLayers(c.spec.id), operations.getPoolLayers(c.spec.id));
           break;
+        case 'override': {
+          const revision = (await store.getPoolLayers(c.pool))!.revision - (c.stale ? 1 : 0);
+          const got = await store.setPoolOverrides(c.pool, c.overrides, revision);
+          same(step, got, operations.setPoolOverrides(c.pool, c.overrides, revision, undefined, now));
+          same(step, await store.getPoolLayers(c.pool), operations.getPoolLayers(c.pool));
+          break;
+        }
         case 'grant': {
           next += 1;
           const cmd = { pool: c.pool, owner: c.owner, agency: OWNERS[c.owner]!, clientId: c.clientId, newGrantId: `g${next}`, ...(c.key !== undefined ? { idempotencyKey: c.key } : {}) };
