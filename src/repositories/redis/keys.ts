@@ -21,7 +21,8 @@
  *   <base>checkins          zset    waiting ticket → check-in deadline (epoch ms)
  *   <base>offers            zset    offered ticket → end of its claim window (epoch ms)
  *   <base>waitowners        hash    owner → their ticket (one per owner and pool)
- *   <base>layers            hash    spec (config file's PoolSpec JSON), overrides (runtime changes JSON), rev
+ *   <base>layers            hash    spec (config file's PoolSpec JSON), overrides (runtime changes JSON), rev,
+ *                                   max (effective maxSessionMs, for heartbeats)
  *   <base>started           zset    grant id → createdAt (sessions reaching their maximum duration)
  *   <base>fail:<member>     zset    failure reporter → time of their last report (circuit breaker window)
  */

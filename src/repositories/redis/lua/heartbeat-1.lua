@@ -25,17 +25,17 @@ local now = clock_now(ARGV[1])
 local id, owner = ARGV[2], ARGV[3]
 local field = field_of_id(pool_of_base(base), id)
 
-local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL } end
+-- The whole definition is decoded only when an offer may follow; a renewal needs the maximum only.
+if redis.call('EXISTS', key_config(base)) == 0 then return { UNKNOWN_POOL } end
 local r = find_lease(base, field)
 if not r or (owner ~= '' and r.owner ~= owner) then return { GRANT_NOT_FOUND } end
 if r.expires <= now then
   drop_lease(base, field, r)
   audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id })
   local changes = {}
-  offer_step(base, pool_of_base(base), spec, now, changes)
+  offer_step(base, pool_of_base(base), load_spec(base), now, changes)
   return { LEASE_EXPIRED, changes }
 end
-local expires = renewed_expiry(spec, r, now)
+local expires = renewed_expiry({ maxSessionMs = max_session_ms(base) }, r, now)
 renew_lease(base, field, r, expires)
 return { OK, grant_reply(id, r, expires), {} }

@@ -30,11 +30,13 @@ local current = tonumber(redis.call('HGET', layers, 'rev') or '0')
 if current ~= tonumber(ARGV[2]) then return { STALE_REVISION, current } end
 
 -- Refuse to store what admissions could not read.
-cjson.decode(ARGV[5])
+local effective = cjson.decode(ARGV[5])
 if ARGV[3] ~= '' then cjson.decode(ARGV[3]) redis.call('HSET', layers, 'spec', ARGV[3]) end
 if ARGV[4] ~= '' then cjson.decode(ARGV[4]) redis.call('HSET', layers, 'overrides', ARGV[4]) end
 local rev = redis.call('HINCRBY', layers, 'rev', 1)
 redis.call('SET', key_config(base), ARGV[5])
+-- Heartbeats read the maximum session duration from here rather than decode the definition.
+if type(effective.maxSessionMs) == 'number' then redis.call('HSET', layers, 'max', effective.maxSessionMs) else redis.call('HDEL', layers, 'max') end
 redis.call('HSETNX', key_state(base), 'fence', 0)
 redis.call('HSETNX', key_state(base), 'active', 0)
 
@@ -44,5 +46,5 @@ if #ARGV > 5 then
   redis.call('XADD', key_audit(base), '*', unpack(record))
 end
 local changes = {}
-offer_step(base, pool_of_base(base), cjson.decode(ARGV[5]), clock_now(ARGV[1]), changes)
+offer_step(base, pool_of_base(base), effective, clock_now(ARGV[1]), changes)
 return { OK, rev, changes }

@@ -16,6 +16,14 @@ local function renewed_expiry(spec, r, now)
   return expires
 end
 
+-- The effective maxSessionMs without decoding the definition (sync-pool-1.lua keeps it in the
+-- layers hash next to it), or nil.
+local function max_session_ms(base)
+  local v = redis.call('HGET', key_layers(base), 'max')
+  if v then return tonumber(v) end
+  return nil
+end
+
 -- Expiry of a lease created now: its TTL from now, never past now + maxSessionMs.
 local function first_expiry(spec, ttl, now)
   if type(spec.maxSessionMs) == 'number' then return now + math.min(ttl, spec.maxSessionMs) end
