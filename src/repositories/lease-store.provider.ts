@@ -36,6 +36,8 @@ export function redisClient(target: RedisTarget, extra: RedisOptions = {}): Redi
  * Builds the store the configuration asks for and writes the pool definitions
  * of the config file into it. With Redis, the definitions are written again
  * whenever the connection comes back, so a flushed or replaced Redis recovers.
+ * Only the config file's layer is written: runtime overrides (operator API,
+ * circuit breaker, schedules) stay on top of it (docs/admission.md, "Runtime overrides").
  */
 export async function createLeaseStore(config: AppConfig): Promise<LeaseStore> {
   const specs = poolSpecsFromConfig(config.broker);
