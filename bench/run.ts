@@ -65,7 +65,15 @@ export interface BrokerFigures {
   held: number;
   storm: { seconds: number; grantsPerSecond: number; created: number; errors: number; statuses: string; latency: LatencySummary; brokerCpuSeconds: number | null };
   countAtPeak: number | null;
-  memory: { redisUsedBaseline: number | null; redisUsedAtPeak: number | null; redisBytesPerGrant: number | null; brokerRssIdle: number | null; brokerRssAtPeak: number | null };
+  memory: {
+    redisUsedBaseline: number | null;
+    redisUsedAtPeak: number | null;
+    redisBytesPerGrant: number | null;
+    /** Redis memory at the peak by key shape (MEMORY USAGE), largest first. */
+    redisByKey: { key: string; keys: number; bytes: number }[] | null;
+    brokerRssIdle: number | null;
+    brokerRssAtPeak: number | null;
+  };
   mixed: { seconds: number; offeredPerSecond: number; achievedPerSecond: number; grant: LatencySummary; heartbeat: LatencySummary; release: LatencySummary; errors: number };
   throughput: { seconds: number; connections: number; pairsPerSecond: number; requestsPerSecond: number; grant: LatencySummary; release: LatencySummary; errors: number };
   bulkRenewal: LatencySummary & { idsPerRequest: number };
@@ -119,7 +127,7 @@ function settingsFrom(argv: string[]): Settings {
     stormConnections: 64,
     mixedSeconds: num(values['mixed-seconds'], quick ? 10 : 30),
     mixedRate: 2000,
-    mixedConnections: 8,
+    mixedConnections: 16,
     throughputSeconds: num(values['throughput-seconds'], quick ? 5 : 10),
     throughputConnections: num(values.connections, 32),
     stores: store === 'both' ? ['redis', 'memory'] : [store as 'redis' | 'memory'],
@@ -161,6 +169,25 @@ async function redisUsedMemory(client: Redis): Promise<number> {
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 const json = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+
+/** MEMORY USAGE of every key, grouped by shape (ids and members replaced by placeholders). */
+async function redisMemoryByKey(client: Redis): Promise<{ key: string; keys: number; bytes: number }[]> {
+  const groups = new Map<string, { keys: number; bytes: number }>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const bytes = Number(await client.memory('USAGE', key, 'SAMPLES', '0'));
+      const shape = key.replace(/(exp|idem|ticket|m):[^:]+/g, '$1:<…>').replace(/:gw-\d+/g, ':<member>').replace(/:\d+$/, ':<n>');
+      const g = groups.get(shape) ?? { keys: 0, bytes: 0 };
+      g.keys += 1;
+      g.bytes += bytes;
+      groups.set(shape, g);
+    }
+  } while (cursor !== '0');
+  return [...groups.entries()].map(([key, g]) => ({ key, ...g })).sort((a, b) => b.bytes - a.bytes);
+}
 
 async function poolActive(base: string, operator: string): Promise<number> {
   const res = await fetch(`${base}/v1/pools/${POOL}`, { headers: auth(operator) });
@@ -315,6 +342,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
     const created = held.count();
     const countAtPeak = await poolActive(base, tokens.operator);
     const redisUsedAtPeak = store === 'redis' ? await redisUsedMemory(redis.client) : null;
+    const redisByKey = store === 'redis' ? await redisMemoryByKey(redis.client) : null;
     const brokerRssAtPeak = rssBytes(pid);
     log(`${store}: ${created} grants in ${stormSeconds.toFixed(2)} s; broker counts ${countAtPeak}`);
 
@@ -484,6 +512,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
         redisUsedBaseline,
         redisUsedAtPeak,
         redisBytesPerGrant: redisUsedBaseline !== null && redisUsedAtPeak !== null ? (redisUsedAtPeak - redisUsedBaseline) / created : null,
+        redisByKey,
         brokerRssIdle,
         brokerRssAtPeak,
       },

@@ -124,6 +124,11 @@ export function renderMarkdown(r: BenchResult, checks: TargetCheck[]): string {
     ...failureLines(r).map((l) => `\n${l}`),
   ];
   for (const b of r.brokers) {
+    if (!b.memory.redisByKey) continue;
+    parts.push('', `## Redis memory at the peak by key (${b.held.toLocaleString('en-US')} held)`, '');
+    parts.push(mdTable([['key', 'keys', 'bytes', 'per held session'], ...b.memory.redisByKey.slice(0, 12).map((k) => [`\`${k.key}\``, f0(k.keys), f0(k.bytes), f1(k.bytes / b.held)])]));
+  }
+  for (const b of r.brokers) {
     if (!b.profile) continue;
     parts.push('', `## Where the broker's CPU time goes (${b.store}, whole run, node --cpu-prof; shares of busy time, ${(b.profile.totalMs / 1000).toFixed(1)} s)`, '');
     parts.push(mdTable([['area', 'share'], ...b.profile.byArea.slice(0, 12).map((a) => [a.area, `${(a.share * 100).toFixed(1)} %`])]));
