@@ -74,8 +74,27 @@ export interface BrokerFigures {
     brokerRssIdle: number | null;
     brokerRssAtPeak: number | null;
   };
-  mixed: { seconds: number; offeredPerSecond: number; achievedPerSecond: number; grant: LatencySummary; heartbeat: LatencySummary; release: LatencySummary; errors: number };
-  throughput: { seconds: number; connections: number; pairsPerSecond: number; requestsPerSecond: number; grant: LatencySummary; release: LatencySummary; errors: number };
+  mixed: {
+    seconds: number;
+    offeredPerSecond: number;
+    achievedPerSecond: number;
+    grant: LatencySummary;
+    heartbeat: LatencySummary;
+    release: LatencySummary;
+    errors: number;
+    /** Share of one core the broker process used during the phase. */
+    brokerCpuShare: number | null;
+  };
+  throughput: {
+    seconds: number;
+    connections: number;
+    pairsPerSecond: number;
+    requestsPerSecond: number;
+    grant: LatencySummary;
+    release: LatencySummary;
+    errors: number;
+    brokerCpuShare: number | null;
+  };
   bulkRenewal: LatencySummary & { idsPerRequest: number };
   reclaim: { leases: number; secondsAfterLastExpiry: number | null; secondsAfterFirstExpiry: number | null; leftAfterWait: number | null };
   profile?: { totalMs: number; spots: HotSpot[]; byArea: { area: string; share: number }[] };
@@ -160,6 +179,10 @@ function buildBroker(commit: string | null): void {
   const r = spawnSync(process.execPath, [tsc, '-p', join(from, 'tsconfig.build.json'), '--outDir', BUILD], { cwd: from, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`the broker does not compile:\n${r.stdout}${r.stderr}`);
   cpSync(join(from, 'src'), BUILD, { recursive: true, filter: (src) => !src.endsWith('.ts') });
+}
+
+function share(before: number | null, after: number | null, seconds: number): number | null {
+  return before === null || after === null ? null : (after - before) / seconds;
 }
 
 async function redisUsedMemory(client: Redis): Promise<number> {
@@ -357,6 +380,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
     const hb = new Tracked(recorder);
     let hbNext = 0;
     const churn = new Tracked(recorder);
+    const mixedCpu0 = cpuSeconds(pid);
     const mixedStart = performance.now();
     await Promise.all([
       hb.run({
@@ -418,6 +442,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
       }),
     ]);
     const mixedSeconds = (performance.now() - mixedStart) / 1000;
+    const mixedCpu = share(mixedCpu0, cpuSeconds(pid), mixedSeconds);
     for (const e of inFlight) await reconcile(base, tokens, held, e);
     const mixedOps = ['heartbeat', 'grant', 'release'].map((op) => recorder.summary(op));
     const mixedErrors = mixedOps.reduce((x, o) => x + o.errors, 0);
@@ -434,6 +459,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
     const tpEmployees = free.slice();
     log(`${store}: admission throughput, grant + release pairs over ${s.throughputConnections} connections for ${s.throughputSeconds} s`);
     const tp = new Tracked(recorder);
+    const tpCpu0 = cpuSeconds(pid);
     const tpStart = performance.now();
     await tp.run({
       url: base,
@@ -473,6 +499,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
       ],
     });
     const tpSeconds = (performance.now() - tpStart) / 1000;
+    const tpCpu = share(tpCpu0, cpuSeconds(pid), tpSeconds);
     const tpGrant = recorder.summary('tp-grant');
     const tpRelease = recorder.summary('tp-release');
     // Back to n held before the reclaim measurement (some answers were in flight when autocannon stopped).
@@ -524,6 +551,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
         grant: mixedOps[1]!,
         release: mixedOps[2]!,
         errors: mixedErrors,
+        brokerCpuShare: mixedCpu,
       },
       throughput: {
         seconds: tpSeconds,
@@ -533,6 +561,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
         grant: tpGrant,
         release: tpRelease,
         errors: tpGrant.errors + tpRelease.errors,
+        brokerCpuShare: tpCpu,
       },
       bulkRenewal: { ...recorder.summary('bulk-renewal'), idsPerRequest: Math.round(n / Object.keys(tokens.gatewayAgents).length) },
       reclaim: {

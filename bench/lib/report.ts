@@ -13,6 +13,7 @@ const f0 = (x: number | null | undefined) => (x === null || x === undefined || N
 const f1 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(1));
 const f2 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(2));
 const mib = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x / 2 ** 20).toFixed(0)} MiB`);
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(0)} %`);
 const mark = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : 'MISSED');
 
 export function targetsOf(r: BenchResult): TargetCheck[] {
@@ -57,12 +58,15 @@ function rows(r: BenchResult): string[][] {
     line('logon storm: time to held', (b) => `${f2(b.storm.seconds)} s (${f0(b.storm.grantsPerSecond)}/s)`),
     line('logon storm: errors', (b) => `${b.storm.errors} (${b.storm.statuses})`),
     line('logon storm: grant p50/p95/p99 ms', (b) => lat(b.storm.latency)),
+    line('logon storm: broker CPU per grant', (b) => (b.storm.brokerCpuSeconds === null ? '–' : `${f0((b.storm.brokerCpuSeconds / b.storm.created) * 1e6)} µs`)),
     line('mixed load achieved', (b) => `${f0(b.mixed.achievedPerSecond)} ops/s of ${f0(b.mixed.offeredPerSecond)}, ${b.mixed.errors} errors`),
     line('mixed: grant p50/p95/p99 ms', (b) => lat(b.mixed.grant)),
     line('mixed: heartbeat p50/p95/p99 ms', (b) => lat(b.mixed.heartbeat)),
     line('mixed: release p50/p95/p99 ms', (b) => lat(b.mixed.release)),
+    line('mixed: broker CPU (share of one core)', (b) => pct(b.mixed.brokerCpuShare)),
     line('admission throughput', (b) => `${f0(b.throughput.pairsPerSecond)} pairs/s (${f0(b.throughput.requestsPerSecond)} req/s), ${b.throughput.errors} errors`),
     line('throughput: grant p50/p95/p99 ms', (b) => lat(b.throughput.grant)),
+    line('throughput: broker CPU (share of one core)', (b) => pct(b.throughput.brokerCpuShare)),
     line('  vs bare Fastify (req/s)', (b) => (r.baselines.bare ? f2(b.throughput.requestsPerSecond / r.baselines.bare.requestsPerSecond) : '–')),
     line('  vs redis-semaphore (pairs/s)', (b) => (r.baselines.semaphore ? f2(b.throughput.pairsPerSecond / r.baselines.semaphore.pairsPerSecond) : '–')),
     line('Redis memory per active grant', (b) => (b.memory.redisBytesPerGrant === null ? '–' : `${f0(b.memory.redisBytesPerGrant)} B`)),
