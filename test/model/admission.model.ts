@@ -503,6 +503,16 @@ export class AdmissionModel {
     return p.tickets.filter((t) => t.state === 'waiting');
   }
 
+  /**
+   * Whether the pool's admission-rate bucket held an admission when it was last refilled
+   * (always, without a cap or before its first use). Property tests read it to tell an idle
+   * slot that the rate cap holds back from one the offer step missed.
+   */
+  hasAdmissionToken(pool: string): boolean {
+    const p = this.pools.get(pool);
+    return !p || p.spec.waitingRoom?.admissionsPerSecond == null || p.tokens === null || p.tokens >= 1000;
+  }
+
   /** Line order: higher rank first, then earlier arrival. */
   private inLine(p: ModelPool): ModelTicket[] {
     return this.waiting(p).sort((a, b) => b.priority.rank - a.priority.rank || a.seq - b.seq);

@@ -2,7 +2,11 @@
  * Property tests: random sequences of commands run against a store and the
  * reference model (test/model/admission.model.ts). After every step the store
  * must answer exactly as the model does (outcome, code, member chosen, grant,
- * reclaimed leases, counts) and the invariants of docs/admission.md must hold.
+ * reclaimed leases, counts, tickets, waiting-room changes pushed, audit records)
+ * and the invariants of docs/admission.md must hold — for the waiting room:
+ * sessions plus held offers never above capacity, no slot left idle while an
+ * admissible waiter waits (each freed slot is offered), and nobody offered a
+ * slot while someone admissible is ahead in line (rank, then first come).
  *
  * Runs against the memory store and the Redis store on 127.0.0.1:6379 (a fresh
  * key prefix per run; Redis unreachable is a failure, not a skip).
@@ -13,7 +17,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import Redis from 'ioredis';
-import type { Grant, PoolSnapshot } from '../../src/domain/grant';
+import type { AuditRecord } from '../../src/domain/audit';
+import type { Grant, PoolSnapshot, Priority, WaitingChange, WaitTicket } from '../../src/domain/grant';
 import type { PoolOverrides } from '../../src/domain/pool-overrides';
 import type { MemberSpec, PoolSpec } from '../../src/domain/pool-spec';
 import type { LeaseResult, LeaseStore, LeaseStoreOptions } from '../../src/repositories/lease-store';
@@ -37,7 +42,14 @@ const OWNERS: Record<string, string> = { o0: 'a', o1: 'a', o2: 'b', o3: 'b', o4:
 type PoolId = 'p' | 'q' | 'nope';
 type As = 'owner' | 'other' | 'any';
 type Cmd =
-  | { t: 'grant'; pool: PoolId; owner: string; clientId: string; key?: string }
+  /** `wait`: in line rather than refused; `pc`: index into CLASSES (unset: the default class). */
+  | { t: 'grant'; pool: PoolId; owner: string; clientId: string; key?: string; wait?: boolean; pc?: number }
+  /**
+   * Waiting-room operations on a ticket handed out earlier (`tref` as `ref`, among the tickets, or with
+   * `offered` among those offered a slot, latest first); `pool` unset: the ticket's.
+   */
+  | { t: 'checkIn' | 'claim' | 'leave' | 'ticket'; pool?: PoolId; tref: number; as: As; offered?: boolean }
+  | { t: 'ticketOf'; pool: PoolId; owner: string }
   /** `pool` unset: the pool of the grant referred to. */
   | { t: 'heartbeat' | 'release' | 'get'; pool?: PoolId; ref: number; as: As }
   | { t: 'list'; pool: PoolId; owner: string }
@@ -54,6 +66,13 @@ interface Scenario {
   specs: PoolSpec[];
   cmds: Cmd[];
 }
+
+/** Priority classes a request may carry (docs/admission.md, "Priority classes"). */
+const CLASSES: Priority[] = [
+  { class: 'standard', rank: 0 },
+  { class: 'urgent', rank: 50 },
+  { class: 'crisis', rank: 100 },
+];
 
 const poolId: fc.Arbitrary<PoolId> = fc.oneof(
   { weight: 16, arbitrary: fc.constant('p' as const) },
@@ -90,6 +109,28 @@ const poolSpec = (id: 'p' | 'q'): fc.Arbitrary<PoolSpec> =>
       perEmployeeLimit: fc.integer({ min: 1, max: 3 }),
       leaseTtlMs: fc.constantFrom(5_000, 10_000, 20_000),
       maxSessionMs: fc.constantFrom<number | undefined>(undefined, undefined, 8_000, 15_000, 30_000),
+      // Mostly a waiting room (short windows, so time steps cross them), now and then a rate cap or none at all.
+      waitingRoom: fc.oneof(
+        { weight: 1, arbitrary: fc.constant(undefined) },
+        {
+          weight: 4,
+          arbitrary: fc.record({
+            claimWindowMs: fc.constantFrom(1_000, 4_000, 10_000),
+            checkInMs: fc.constantFrom(2_000, 6_000, 20_000),
+            maxWaiters: fc.constantFrom(1, 3, 10),
+            admissionsPerSecond: fc.constantFrom<number | null>(null, null, null, 1, 2),
+          }),
+        },
+      ),
+      headroom: fc.constantFrom(
+        [],
+        [],
+        [{ class: 'crisis', rank: 100, slots: 1 }],
+        [
+          { class: 'urgent', rank: 50, slots: 1 },
+          { class: 'crisis', rank: 100, slots: 2 },
+        ],
+      ),
       shares: fc.tuple(
         ...['a', 'b', 'c'].map((agency) =>
           fc.record({ present: fc.constantFrom(true, true, true, false), guaranteed: fc.constantFrom(0, 0, 1, 2), extra: fc.integer({ min: 0, max: 5 }) }).map((s) => ({ agency, ...s })),
@@ -106,6 +147,8 @@ const poolSpec = (id: 'p' | 'q'): fc.Arbitrary<PoolSpec> =>
         leaseTtlMs: r.leaseTtlMs,
         retryAfterSeconds: 7,
         ...(r.maxSessionMs !== undefined ? { maxSessionMs: r.maxSessionMs } : {}),
+        ...(r.headroom.length > 0 ? { headroom: r.headroom } : {}),
+        ...(r.waitingRoom !== undefined ? { waitingRoom: r.waitingRoom } : {}),
         members,
         // a and b are always entitled; c only now and then.
         agencies: r.shares
@@ -130,6 +173,39 @@ const overrides: fc.Arbitrary<PoolOverrides> = fc.record(
   { requiredKeys: [] },
 );
 
+const checkIn = fc.record({ t: fc.constant('checkIn' as const), pool: ownPool, tref: ref, as: fc.constantFrom<As>('owner', 'owner', 'owner', 'other') });
+const claim = fc.record({ t: fc.constant('claim' as const), pool: ownPool, tref: ref, as: fc.constantFrom<As>('owner', 'owner', 'owner', 'other') });
+const leave = fc.record({ t: fc.constant('leave' as const), pool: ownPool, tref: ref, as: fc.constantFrom<As>('owner', 'owner', 'other') });
+const readTicket = fc.record({ t: fc.constant('ticket' as const), pool: ownPool, tref: ref, as: fc.constantFrom<As>('owner', 'other', 'any') });
+
+/** A mix that keeps a line going: most requests wait (in all classes), slots free often, time moves in small steps, offers are claimed. */
+const waitingCommand: fc.Arbitrary<Cmd> = fc.oneof(
+  {
+    weight: 24,
+    arbitrary: fc.record(
+      { t: fc.constant('grant' as const), pool: fc.constantFrom<PoolId>('p', 'p', 'q'), owner, clientId: fc.constantFrom('c0', 'c1'), wait: fc.constantFrom(true, true, true, false), pc: fc.constantFrom(0, 0, 1, 2) },
+      { requiredKeys: ['t', 'pool', 'owner', 'clientId', 'wait'] },
+    ),
+  },
+  { weight: 10, arbitrary: checkIn },
+  { weight: 14, arbitrary: claim.map((c) => ({ ...c, offered: true })) },
+  { weight: 3, arbitrary: leave.map((c) => ({ ...c, offered: true })) },
+  { weight: 3, arbitrary: leave },
+  { weight: 2, arbitrary: readTicket },
+  { weight: 8, arbitrary: fc.record({ t: fc.constant('release' as const), ref: fc.nat({ max: 6 }), as: fc.constant<As>('owner') }, { requiredKeys: ['t', 'ref', 'as'] }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('heartbeat' as const), ref: fc.nat({ max: 6 }), as: fc.constant<As>('owner') }, { requiredKeys: ['t', 'ref', 'as'] }) },
+  {
+    weight: 2,
+    arbitrary: fc.record(
+      { t: fc.constant('bulk' as const), pool: fc.constantFrom<PoolId>('p', 'q'), active: fc.array(fc.nat({ max: 6 }), { maxLength: 4 }), ended: fc.array(fc.nat({ max: 6 }), { maxLength: 2 }) },
+      { requiredKeys: ['t', 'pool', 'active', 'ended'] },
+    ),
+  },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('reap' as const), pool: fc.constantFrom<PoolId>('p', 'q'), limit: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 2, arbitrary: fc.oneof(poolSpec('p'), poolSpec('q')).map((spec) => ({ t: 'sync' as const, spec })) },
+  { weight: 12, arbitrary: fc.integer({ min: 0, max: 8 }).map((n) => ({ t: 'advance' as const, ms: n * 500 })) },
+);
+
 const command: fc.Arbitrary<Cmd> = fc.oneof(
   {
     weight: 4,
@@ -138,10 +214,23 @@ const command: fc.Arbitrary<Cmd> = fc.oneof(
   {
     weight: 30,
     arbitrary: fc.record(
-      { t: fc.constant('grant' as const), pool: poolId, owner, clientId: fc.constantFrom('c0', 'c1', 'c2'), key: fc.constantFrom('k0', 'k1', 'k2') },
+      {
+        t: fc.constant('grant' as const),
+        pool: poolId,
+        owner,
+        clientId: fc.constantFrom('c0', 'c1', 'c2'),
+        key: fc.constantFrom('k0', 'k1', 'k2'),
+        wait: fc.constantFrom(true, true, false),
+        pc: fc.constantFrom(0, 0, 1, 2),
+      },
       { requiredKeys: ['t', 'pool', 'owner', 'clientId'] },
     ),
   },
+  { weight: 8, arbitrary: checkIn },
+  { weight: 7, arbitrary: claim },
+  { weight: 3, arbitrary: leave },
+  { weight: 2, arbitrary: readTicket },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('ticketOf' as const), pool: poolId, owner }) },
   { weight: 8, arbitrary: fc.record({ t: fc.constant('heartbeat' as const), pool: ownPool, ref, as: fc.constantFrom<As>('owner', 'owner', 'other', 'any') }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('release' as const), pool: ownPool, ref, as: fc.constantFrom<As>('owner', 'owner', 'other', 'any') }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('get' as const), pool: ownPool, ref, as: fc.constantFrom<As>('owner', 'other', 'any') }) },
@@ -175,7 +264,8 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
     idempotencyTtlMs: fc.constantFrom(3_000, 10_000, 60_000),
   }),
   specs: fc.tuple(poolSpec('p'), poolSpec('q')),
-  cmds: fc.array(command, { minLength: 1, maxLength: 60, size: 'max' }),
+  // Half the runs the general mix, half a waiting-room mix.
+  cmds: fc.oneof(fc.array(command, { minLength: 1, maxLength: 60, size: 'max' }), fc.array(waitingCommand, { minLength: 1, maxLength: 60, size: 'max' })),
 });
 
 // ---- running a scenario against a store and the model --------------------------------------
@@ -204,6 +294,8 @@ async function runScenario(open: OpenStore, sc: Scenario): Promise<void> {
   const { store, cleanup } = await open(() => now, sc.options);
   const model = new AdmissionModel(sc.options);
   const operations = new OperationsModel(model);
+  const pushed: WaitingChange[] = [];
+  store.onWaitingChange((changes) => pushed.push(...changes));
   try {
     await store.syncPools(sc.specs);
     operations.syncPools(sc.specs, now);
@@ -216,10 +308,21 @@ async function runScenario(open: OpenStore, sc: Scenario): Promise<void> {
     let next = 0;
     const idOf = (r: number): string => (r < 0 || ids.length === 0 ? 'ghost' : ids[ids.length - 1 - Math.min(r, ids.length - 1)]!);
     const ownerArg = (id: string, as: As): string | undefined => (as === 'any' ? undefined : as === 'other' ? (ownerOf.get(id) === 'o0' ? 'o1' : 'o0') : (ownerOf.get(id) ?? 'o0'));
+    /** Every ticket handed out, in the order they joined (= line order within a rank). */
+    const tickets: string[] = [];
+    /** Tickets offered a slot, in the order offered. */
+    const offered: string[] = [];
+    const pick = (list: string[], r: number): string => (r < 0 || list.length === 0 ? 'ghost' : list[list.length - 1 - Math.min(r, list.length - 1)]!);
+    const ticketOf = (c: { tref: number; offered?: boolean }): string => pick(c.offered ? offered : tickets, c.tref);
 
     for (let i = 0; i < sc.cmds.length; i++) {
       const c = sc.cmds[i]!;
       const step = `step ${i} at t0+${now - T0}: ${JSON.stringify(c)}`;
+      pushed.length = 0;
+      const ticketsBefore = tickets.length;
+      /** The pool the step worked on (before it, refs still point where they did). */
+      const touched =
+        c.t === 'sync' ? c.spec.id : c.t === 'advance' ? null : 'tref' in c ? (c.pool ?? poolOf.get(ticketOf(c)) ?? 'p') : 'ref' in c ? (c.pool ?? poolOf.get(idOf(c.ref)) ?? 'p') : c.pool;
       switch (c.t) {
         case 'advance':
           now += c.ms;
@@ -238,9 +341,23 @@ async function runScenario(open: OpenStore, sc: Scenario): Promise<void> {
         }
         case 'grant': {
           next += 1;
-          const cmd = { pool: c.pool, owner: c.owner, agency: OWNERS[c.owner]!, clientId: c.clientId, newGrantId: `g${next}`, ...(c.key !== undefined ? { idempotencyKey: c.key } : {}) };
+          const cmd = {
+            pool: c.pool,
+            owner: c.owner,
+            agency: OWNERS[c.owner]!,
+            clientId: c.clientId,
+            newGrantId: `g${next}`,
+            ...(c.key !== undefined ? { idempotencyKey: c.key } : {}),
+            ...(c.wait ? { wait: true } : {}),
+            ...(c.pc !== undefined ? { priority: CLASSES[c.pc]! } : {}),
+          };
           const got = await store.grant(cmd);
           same(step, got, model.grant(cmd, now));
+          if (got.ok && got.value.outcome === 'queued' && !tickets.includes(got.value.ticket.id)) {
+            tickets.push(got.value.ticket.id);
+            ownerOf.set(got.value.ticket.id, c.owner);
+            poolOf.set(got.value.ticket.id, c.pool);
+          }
           if (got.ok && got.value.outcome === 'created') {
             const g = got.value.grant;
             ids.push(g.id);
@@ -272,8 +389,38 @@ async function runScenario(open: OpenStore, sc: Scenario): Promise<void> {
         case 'reap':
           same(step, await store.reap(c.pool, c.limit), model.reap(c.pool, c.limit, now));
           break;
+        case 'checkIn':
+        case 'leave':
+        case 'claim':
+        case 'ticket': {
+          const id = ticketOf(c);
+          const pool = c.pool ?? poolOf.get(id) ?? 'p';
+          const who = ownerArg(id, c.as);
+          if (c.t === 'ticket') {
+            same(step, await store.getTicket(pool, id, who), model.getTicket(pool, id, who, now));
+            break;
+          }
+          const as = who ?? ownerOf.get(id) ?? 'o0';
+          const got = await store[c.t](pool, id, as);
+          same(step, got, model[c.t](pool, id, as, now));
+          if (c.t === 'claim' && got.ok && !ids.includes(id)) {
+            const g = got.value as Grant;
+            ids.push(g.id);
+            memberOf.set(g.id, g.member);
+            // A claim takes over the offer's slot, made under the rules then (the member may be in drain by now).
+            check(step, g.fencingToken > (lastToken.get(g.pool) ?? 0), `fencing token ${g.fencingToken} not above the last one of pool ${g.pool}`);
+            lastToken.set(g.pool, g.fencingToken);
+          }
+          break;
+        }
+        case 'ticketOf':
+          same(step, await store.ticketOf(c.pool, c.owner), model.ticketOf(c.pool, c.owner, now));
+          break;
       }
+      same(`${step}\nwaiting-room changes pushed`, pushed, model.takeChanges());
+      for (const ch of pushed) if (ch.kind === 'offered') offered.push(ch.ticket.id);
       for (const p of POOLS) same(`${step}\nsnapshot of ${p} afterwards`, await store.snapshot(p), model.snapshot(p, now));
+      if (touched === 'p' || touched === 'q') await checkWaitingRoom(step, store, model, touched, tickets, ticketsBefore, pushed);
       if (i % 10 === 9 || i === sc.cmds.length - 1) await checkStored(step, store, model, ids, now);
     }
   } finally {
@@ -309,10 +456,81 @@ async function checkStored(step: string, store: LeaseStore, model: AdmissionMode
     const modelIds = model.pools.get(p)!.leases.map((l) => l.id);
     same(`${step}\nstored leases of ${p}`, [...stored].sort(), [...modelIds].sort());
     const s = value(await store.snapshot(p));
-    check(step, s.active === stored.length, `pool ${p} counts ${s.active} sessions but stores ${stored.length} leases`);
+    check(step, s.active === stored.length + s.offered, `pool ${p} counts ${s.active} sessions and offers but stores ${stored.length} leases and ${s.offered} offers`);
     for (const o of Object.keys(OWNERS)) {
       same(`${step}\nlive leases of ${o} in ${p}`, await store.listByOwner(p, o), model.listByOwner(p, o, now));
     }
+    same(`${step}\naudit trail of ${p}`, await auditTrail(store, p), model.auditOf(p));
+  }
+}
+
+/** A pool's whole audit trail, read page by page, as fields (ids differ between stores). */
+async function auditTrail(store: LeaseStore, pool: string): Promise<Omit<AuditRecord, 'id'>[]> {
+  const out: Omit<AuditRecord, 'id'>[] = [];
+  for (let after: string | undefined; ; ) {
+    const page = await store.readAudit(pool, { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, limit: 50, ...(after !== undefined ? { after } : {}) });
+    for (const { id: _id, ...fields } of page.records) out.push(fields);
+    if (page.next === null) return out;
+    after = page.next;
+  }
+}
+
+/**
+ * The waiting room's invariants, from what the store answers after a step on `pool`:
+ * - sessions plus held offers within capacity wherever an offer went in this step;
+ * - no free slot idle while an admissible waiter waits (unless the rate cap holds it back):
+ *   every freed slot went to a waiter;
+ * - nobody offered in this step while an admissible waiter is ahead of them in line
+ *   (higher rank, or the same rank and joined earlier).
+ * "Admissible" is the offer step's test: entitled, agency under its maximum, not eating another
+ * agency's unused guarantee nor headroom reserved above its rank, owner under the per-employee
+ * limit, check-in deadline not passed.
+ */
+async function checkWaitingRoom(
+  step: string,
+  store: LeaseStore,
+  model: AdmissionModel,
+  pool: 'p' | 'q',
+  tickets: string[],
+  ticketsBefore: number,
+  pushed: WaitingChange[],
+): Promise<void> {
+  const s = value(await store.snapshot(pool));
+  const now = s.at;
+  const joined = new Map(tickets.map((id, i) => [id, i]));
+  const inLine: WaitTicket[] = [];
+  for (const id of tickets) {
+    const r = await store.getTicket(pool, id);
+    if (r.ok && r.value.state === 'waiting') inLine.push(r.value);
+  }
+  const reservedFor = (agency: string) => s.agencies.filter((a) => a.id !== agency).reduce((sum, a) => sum + Math.max(0, a.guaranteed - a.active), 0);
+  const headroomAbove = (rank: number) => s.headroom.filter((h) => h.rank > rank).reduce((sum, h) => sum + h.slots, 0);
+  const admissible = async (t: WaitTicket): Promise<boolean> => {
+    const share = s.agencies.find((a) => a.id === t.agency);
+    if (!share || share.active >= share.maximum || t.checkInBy <= now) return false;
+    const room = s.free - reservedFor(t.agency);
+    if (room < 1 || room - headroomAbove(t.rank) < 1) return false;
+    return (await store.listByOwner(pool, t.owner)).length < s.perEmployeeLimit;
+  };
+  const ahead = (u: WaitTicket, t: WaitTicket) => u.rank > t.rank || (u.rank === t.rank && joined.get(u.id)! < joined.get(t.id)!);
+
+  const offers = pushed.flatMap((c) => (c.kind === 'offered' && c.ticket.pool === pool ? [c.ticket] : []));
+  for (const t of offers) {
+    const m = s.members.find((x) => x.id === t.offer!.member);
+    check(step, m !== undefined && m.active <= m.maxSessions, `offer ${t.id} on ${t.offer!.member}: ${m?.active} held > maxSessions ${m?.maxSessions}`);
+    check(step, s.licenceLimit === null || s.active <= s.licenceLimit, `offers took ${s.active} > licence limit ${s.licenceLimit}`);
+    const a = s.agencies.find((x) => x.id === t.agency);
+    check(step, a !== undefined && a.active <= a.maximum, `offer ${t.id} put agency ${t.agency} above its maximum`);
+    check(step, s.free >= reservedFor(t.agency), `offer ${t.id} ate into other agencies' unused guarantees`);
+    // A request queued in this step joined after the step's offers were made.
+    for (const u of inLine) {
+      if (joined.get(u.id)! < ticketsBefore && ahead(u, t)) check(step, !(await admissible(u)), `offered ${t.id} (rank ${t.rank}) while ${u.id} (rank ${u.rank}), ahead in line, was admissible`);
+    }
+  }
+  // A pool whose waiting room was taken away makes no offers; its waiters drop out at their deadline.
+  const hasRoom = (await store.getPoolSpec(pool))?.waitingRoom !== undefined;
+  if (hasRoom && inLine.length > 0 && s.free >= 1 && model.hasAdmissionToken(pool)) {
+    for (const u of inLine) check(step, !(await admissible(u)), `a slot is free and ${u.id} waits, admissible, with no offer`);
   }
 }
 
