@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import Redis from 'ioredis';
 import { mintToken } from '../../src/auth/token-minter';
-import { deleteKeys, testConfig, TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, TEST_REDIS_URL } from '../support/test-app';
+import { startReplica, stopReplica, waitUntilServing, type Replica } from '../support/broker-process';
+import { deleteKeys, testConfig, TEST_JWT_SECRET, TEST_REDIS_URL } from '../support/test-app';
 
 /**
  * Several broker processes on one real Redis. Far more simultaneous requests
@@ -11,59 +11,10 @@ import { deleteKeys, testConfig, TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, TEST_REDIS
  * per agency — whatever the interleaving, with retries across replicas and a
  * replica killed in the middle.
  */
-const ROOT = resolve(__dirname, '..', '..');
 const FIXTURE = resolve(__dirname, '..', 'fixtures', 'concurrency.yaml');
 const MEMBERS = { m1: 7, m2: 5, m3: 4 };
 const CAPACITY = 16;
 const AGENCIES = { alpha: { guaranteed: 4, maximum: 9 }, beta: { guaranteed: 3, maximum: 6 }, gamma: { guaranteed: 2, maximum: 20 } };
-
-interface Replica {
-  port: number;
-  proc: ChildProcess;
-  stderr: () => string;
-}
-
-function startReplica(port: number, prefix: string): Replica {
-  const proc = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      BROKER_CONFIG: FIXTURE,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      BROKER_JWT_SECRET: TEST_JWT_SECRET,
-      BROKER_PSEUDONYM_KEY: TEST_PSEUDONYM_KEY,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  return { port, proc, stderr: () => stderr };
-}
-
-async function waitUntilServing(r: Replica): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (r.proc.exitCode !== null) throw new Error(`replica on ${r.port} exited with ${r.proc.exitCode}: ${r.stderr()}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${r.port}/docs/openapi.json`);
-      if (res.ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  throw new Error(`replica on ${r.port} did not start`);
-}
-
-async function stop(r: Replica): Promise<void> {
-  if (r.proc.exitCode !== null || r.proc.signalCode !== null) return;
-  const exited = new Promise((ok) => r.proc.once('exit', ok));
-  r.proc.kill('SIGTERM');
-  await exited;
-}
 
 const auth = testConfig({ file: 'concurrency.yaml' }).broker.auth;
 const tokenFor = (sub: string, agency: string) => mintToken({ sub, agency }, auth, TEST_JWT_SECRET);
@@ -123,11 +74,11 @@ describe('several broker replicas on one Redis', () => {
 
   beforeEach(async () => {
     prefix = `test:${randomUUID()}:`;
-    replicas = ports.map((p) => startReplica(p, prefix));
+    replicas = ports.map((port) => startReplica({ port, prefix, configFile: FIXTURE }));
     await Promise.all(replicas.map(waitUntilServing));
   });
   afterEach(async () => {
-    await Promise.all(replicas.map(stop));
+    await Promise.all(replicas.map(stopReplica));
     await deleteKeys(prefix);
   });
 
