@@ -60,11 +60,14 @@ async function waitUntilServing(r: Replica): Promise<void> {
   throw new Error(`replica on ${r.port} did not start`);
 }
 
+/** SIGTERM (graceful shutdown), SIGKILL if it has not exited within 15 s (a loaded CI machine). */
 async function stop(r: Replica): Promise<void> {
   if (r.proc.exitCode !== null || r.proc.signalCode !== null) return;
   const exited = new Promise((ok) => r.proc.once('exit', ok));
   r.proc.kill('SIGTERM');
+  const timer = setTimeout(() => r.proc.kill('SIGKILL'), 15_000);
   await exited;
+  clearTimeout(timer);
 }
 
 /** `HH:MM:SS` in UTC. */
@@ -78,8 +81,8 @@ describe('schedules on three replicas', () => {
   let replicas: Replica[] = [];
   let store: RedisLeaseStore;
   const launched = Date.now();
-  const windowStart = launched + 25_000;
-  const windowEnd = launched + 35_000;
+  const windowStart = launched + 40_000;
+  const windowEnd = launched + 55_000;
 
   beforeAll(async () => {
     const cfg = parse(readFileSync(resolve(__dirname, '..', 'fixtures', 'concurrency.yaml'), 'utf8')) as Record<string, unknown>;
@@ -105,7 +108,7 @@ describe('schedules on three replicas', () => {
     await store?.close();
     await deleteKeys(prefix);
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   async function operatorRecords(): Promise<AuditRecord[]> {
     return (await store.readAudit('vpn-c', { fromMs: 0, toMs: Date.now() + 3600_000, limit: 10_000 })).records.filter((r) => r.ev === 'operator');
