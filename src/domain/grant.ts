@@ -122,6 +122,10 @@ export interface BulkRenewResult {
   expired: number;
   /** Ids reported that are not live leases of this member. */
   unknown: string[];
+  /** The leases released (`released` of them), in the order handled: for the `released` events. */
+  releasedLeases: ExpiredLease[];
+  /** The leases expired (`expired` of them), in the order their audit records were written: for the `expired` events. */
+  expiredLeases: ExpiredLease[];
 }
 
 export interface MemberSnapshot {

@@ -13,7 +13,8 @@ export interface BrokerEventMap {
   granted: { pool: string; agency: string; member: string; outcome: 'created' | 'reconnected' | 'replayed'; durationMs: number; grant: Grant };
   refused: { pool: string; agency: string; code: RefusalCode; durationMs: number };
   renewed: { pool: string; member: string; count: number };
-  released: { pool: string; agency: string; member: string; grant: Grant };
+  /** By its holder, an operator, or a gateway agent's report (a bulk renewal knows no more of the lease than this). */
+  released: { pool: string; agency: string; member: string; grant: Pick<Grant, 'id' | 'pool' | 'member' | 'agency' | 'owner'> };
   expired: { pool: string; agency: string; member: string; id: string; owner: string };
   /** An agent's bulk renewal of one member, with what it did (the circuit breaker watches for mass loss). */
   bulkRenewed: { pool: string; member: string; renewed: number; released: number; expired: number };

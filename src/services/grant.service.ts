@@ -9,6 +9,9 @@ import { LEASE_STORE, type LeaseResult, type LeaseStore } from '../repositories/
 import { BrokerEvents } from './broker-events';
 import { failureError, refusalError, storeCall } from './lease-errors';
 
+/** What an agent is answered: counts and the ids it reported that are no leases of the member. */
+export type BulkRenewCounts = Omit<BulkRenewResult, 'releasedLeases' | 'expiredLeases'>;
+
 export type GrantOutcome =
   | { grant: Grant; outcome: 'created' | 'reconnected' | 'replayed' }
   /** The employee waits in line (asked to, or over the admission rate): check in at /v1/waiting/{ticket.id}. */
@@ -91,14 +94,17 @@ export class GrantService {
     return lists.flat().sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  async bulkRenew(who: Principal, pool: string, member: string, active: string[], ended: string[]): Promise<BulkRenewResult> {
+  /** An agent's report for one member; answers the counts (the leases it ended went out as `released` / `expired` events). */
+  async bulkRenew(who: Principal, pool: string, member: string, active: string[], ended: string[]): Promise<BulkRenewCounts> {
     if (!mayActFor(who, pool, member)) {
       throw new BrokerError('forbidden', `this agent token is not for member ${pool}/${member}`);
     }
-    const result = this.unwrap(await this.call('bulkRenew', () => this.store.bulkRenew({ pool, member, active, ended })));
-    if (result.renewed > 0) this.events.emit('renewed', { pool, member, count: result.renewed });
-    this.events.emit('bulkRenewed', { pool, member, renewed: result.renewed, released: result.released, expired: result.expired });
-    return result;
+    const { releasedLeases, expiredLeases, ...counts } = this.unwrap(await this.call('bulkRenew', () => this.store.bulkRenew({ pool, member, active, ended })));
+    for (const l of releasedLeases) this.events.emit('released', { pool: l.pool, agency: l.agency, member: l.member, grant: l });
+    this.emitExpired(expiredLeases);
+    if (counts.renewed > 0) this.events.emit('renewed', { pool, member, count: counts.renewed });
+    this.events.emit('bulkRenewed', { pool, member, renewed: counts.renewed, released: counts.released, expired: counts.expired });
+    return counts;
   }
 
   private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {

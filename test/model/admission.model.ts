@@ -347,7 +347,8 @@ export class AdmissionModel {
     const p = this.pools.get(cmd.pool);
     if (!p) return { ok: false, failure: 'unknown-pool' };
     if (!p.spec.members.some((m) => m.id === cmd.member)) return { ok: false, failure: 'unknown-member' };
-    const result: BulkRenewResult = { renewed: 0, released: 0, expired: 0, unknown: [] };
+    const result: BulkRenewResult = { renewed: 0, released: 0, expired: 0, unknown: [], releasedLeases: [], expiredLeases: [] };
+    const what = (l: Grant): ExpiredLease => ({ id: l.id, pool: l.pool, member: l.member, agency: l.agency, owner: l.owner });
     const reported: string[] = [];
     const reports = [...cmd.ended.map((id) => ({ id, ended: true })), ...cmd.active.map((id) => ({ id, ended: false }))];
     for (const { id, ended } of reports) {
@@ -359,10 +360,12 @@ export class AdmissionModel {
         this.drop(p, id);
         this.record(p, { t: String(now), ev: 'expired', own: l.owner, ag: l.agency, m: l.member, g: l.id, d: '{"via":"agent"}' });
         result.expired += 1;
+        result.expiredLeases.push(what(l));
       } else if (ended) {
         this.drop(p, id);
         this.record(p, { t: String(now), ev: 'released', own: l.owner, ag: l.agency, m: l.member, g: l.id, d: '{"via":"agent"}' });
         result.released += 1;
+        result.releasedLeases.push(what(l));
       } else {
         l.expiresAt = this.renewedExpiry(p, l, now);
         result.renewed += 1;
@@ -376,6 +379,7 @@ export class AdmissionModel {
       this.drop(p, l.id);
       this.record(p, { t: String(now), ev: 'expired', own: l.owner, ag: l.agency, m: l.member, g: l.id, d: '{"via":"agent"}' });
       result.expired += 1;
+      result.expiredLeases.push(what(l));
     }
     this.record(p, {
       t: String(now),

@@ -701,6 +701,9 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
     });
 
     describe('bulk renewal', () => {
+      /** How a lease a bulk renewal ended is reported (for the services' released / expired events). */
+      const ended = (g: Grant) => ({ id: g.id, pool: g.pool, member: g.member, agency: g.agency, owner: g.owner });
+
       async function fleet(): Promise<Grant[]> {
         await open([pool({ strategy: 'depth-first', members: [member('m1', 10), member('m2', 10)], perEmployeeLimit: 10 })]);
         const gs: Grant[] = [];
@@ -709,7 +712,7 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
       }
 
       it('renews what is carried, releases what ended, expires unreported leases past the grace, spares younger ones', async () => {
-        const [g0, g1, g2, g3] = await fleet(); // all on m1, created at T0
+        const [g0, g1, g2, g3, g4, g5] = await fleet(); // all on m1, created at T0
         now = T0 + GRACE - 1;
         const young = await create('o1', 'a', { clientId: 'young' });
         await setSpec({ members: [member('m1', 10), member('m2', 10)], strategy: 'breadth-first' });
@@ -717,7 +720,7 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
         expect(onM2.member).toBe('m2');
         now = T0 + GRACE;
         const r = value(await store.bulkRenew({ pool: 'p', member: 'm1', active: [g0!.id, g1!.id, 'ghost', onM2.id], ended: [g2!.id] }));
-        expect(r).toEqual({ renewed: 2, released: 1, expired: 3, unknown: ['ghost', onM2.id] });
+        expect(r).toEqual({ renewed: 2, released: 1, expired: 3, unknown: ['ghost', onM2.id], releasedLeases: [ended(g2!)], expiredLeases: [g3!, g4!, g5!].map(ended) });
         expect(value(await store.get('p', g0!.id)).expiresAt).toBe(now + TTL);
         expect(await store.get('p', g2!.id)).toEqual({ ok: false, failure: 'grant-not-found' });
         expect(await store.get('p', g3!.id)).toEqual({ ok: false, failure: 'grant-not-found' });
@@ -727,12 +730,13 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
       });
 
       it('reported ids that are expired are reclaimed and counted as expired, in either list', async () => {
-        const [g0, g1, g2] = await fleet();
+        const [g0, g1, g2, g3, g4, g5] = await fleet();
         now = T0 + 1_000;
         value(await store.heartbeat('p', g2!.id));
         now = T0 + TTL;
         const r = value(await store.bulkRenew({ pool: 'p', member: 'm1', active: [g0!.id, g2!.id], ended: [g1!.id] }));
-        expect(r).toEqual({ renewed: 1, released: 0, expired: 5, unknown: [] });
+        // Reported ones as handled (ended first), then the unreported in expiry order.
+        expect(r).toEqual({ renewed: 1, released: 0, expired: 5, unknown: [], releasedLeases: [], expiredLeases: [g1!, g0!, g3!, g4!, g5!].map(ended) });
         expect((await snap()).active).toBe(1);
       });
 
@@ -741,13 +745,13 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
         const r = value(
           await store.bulkRenew({ pool: 'p', member: 'm1', active: [g0!.id, g1!.id, g0!.id, 'x', 'x'], ended: [g1!.id, g1!.id, 'y'] }),
         );
-        expect(r).toEqual({ renewed: 1, released: 1, expired: 0, unknown: ['y', 'x'] });
+        expect(r).toEqual({ renewed: 1, released: 1, expired: 0, unknown: ['y', 'x'], releasedLeases: [ended(g1!)], expiredLeases: [] });
         expect(await store.get('p', g1!.id)).toEqual({ ok: false, failure: 'grant-not-found' });
         expect((await snap()).active).toBe(5);
       });
 
       it('an empty report expires every lease of the member past the grace, and only of that member', async () => {
-        await fleet();
+        const gs = await fleet();
         await setSpec({ strategy: 'breadth-first' });
         const onM2 = await create('o2');
         now = T0 + GRACE;
@@ -756,6 +760,8 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
           released: 0,
           expired: 6,
           unknown: [],
+          releasedLeases: [],
+          expiredLeases: gs.map(ended),
         });
         expect(await counts()).toEqual({ active: 1, members: { m1: 0, m2: 1 }, agencies: { a: 1, b: 0 } });
         expect(value(await store.get('p', onM2.id))).toEqual(onM2);

@@ -236,7 +236,7 @@ export function describeOperationsContract(makeStore: MakeLeaseStore): void {
       }
       now = T0 + 4 * MIN;
       expect(await grant('o1')).toMatchObject({ outcome: 'reconnected', grant: { id: g1.id, expiresAt: T0 + MAX } });
-      expect(value(await store.bulkRenew({ pool: 'p', member: 'm2', active: [g2.id], ended: [] }))).toEqual({ renewed: 1, released: 0, expired: 0, unknown: [] });
+      expect(value(await store.bulkRenew({ pool: 'p', member: 'm2', active: [g2.id], ended: [] }))).toEqual({ renewed: 1, released: 0, expired: 0, unknown: [], releasedLeases: [], expiredLeases: [] });
       expect(value(await store.get('p', g2.id)).expiresAt).toBe(T0 + MAX);
     });
 

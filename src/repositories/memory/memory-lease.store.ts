@@ -292,7 +292,7 @@ export class MemoryLeaseStore implements LeaseStore {
     if (!state) return Promise.resolve(fail('unknown-pool'));
     if (!state.spec.members.some((m) => m.id === cmd.member)) return Promise.resolve(fail('unknown-member'));
     const now = this.clock();
-    const result: BulkRenewResult = { renewed: 0, released: 0, expired: 0, unknown: [] };
+    const result: BulkRenewResult = { renewed: 0, released: 0, expired: 0, unknown: [], releasedLeases: [], expiredLeases: [] };
     const reported = new Set<string>();
     const handle = (id: string, ended: boolean): void => {
       if (reported.has(id)) return;
@@ -304,10 +304,12 @@ export class MemoryLeaseStore implements LeaseStore {
         this.remove(state, lease);
         this.audit(state, { t: String(now), ev: 'expired', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id, d: '{"via":"agent"}' });
         result.expired++;
+        result.expiredLeases.push(expiredOf(lease));
       } else if (ended) {
         this.remove(state, lease);
         this.audit(state, { t: String(now), ev: 'released', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id, d: '{"via":"agent"}' });
         result.released++;
+        result.releasedLeases.push(expiredOf(lease));
       } else {
         this.renew(state, lease, now);
         result.renewed++;
@@ -324,6 +326,7 @@ export class MemoryLeaseStore implements LeaseStore {
         this.remove(state, lease);
         this.audit(state, { t: String(now), ev: 'expired', own: lease.owner, ag: lease.agency, m: lease.member, g: lease.id, d: '{"via":"agent"}' });
         result.expired++;
+        result.expiredLeases.push(expiredOf(lease));
       }
     }
     this.audit(state, {

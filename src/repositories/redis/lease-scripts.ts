@@ -41,7 +41,7 @@ export const listByOwnerScript = defineScript<[owner: string], RawGrant[]>('list
 /** ARGV: member, grace ms, number of ended ids, ...ended, ...active. */
 export const bulkRenewScript = defineScript<
   [member: string, graceMs: number, endedCount: number, ...ids: string[]],
-  [Code] | [Code, number, number, number, string[], RawChange[]]
+  [Code] | [Code, number, number, number, string[], RawChange[], RawExpired[], RawExpired[]]
 >('bulk-renew-1.lua');
 
 export const reapScript = defineScript<[limit: number], [] | [RawExpired[], RawChange[]]>('reap-1.lua');

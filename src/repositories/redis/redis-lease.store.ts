@@ -258,10 +258,13 @@ export class RedisLeaseStore implements LeaseStore {
     );
     const result = outcomeOf(reply[0]);
     if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    if (result.kind !== 'ok' || reply.length !== 6) throw new Error(`bulk-renew script answered with code ${reply[0]}`);
-    const [, renewed, released, expired, unknown, changes] = reply;
+    if (result.kind !== 'ok' || reply.length !== 8) throw new Error(`bulk-renew script answered with code ${reply[0]}`);
+    const [, renewed, released, expired, unknown, changes, releasedLeases, expiredLeases] = reply;
     this.emit(cmd.pool, changes);
-    return { ok: true, value: { renewed, released, expired, unknown } };
+    return {
+      ok: true,
+      value: { renewed, released, expired, unknown, releasedLeases: expiredOf(cmd.pool, releasedLeases), expiredLeases: expiredOf(cmd.pool, expiredLeases) },
+    };
   }
 
   async reap(pool: string, limit: number): Promise<ExpiredLease[]> {

@@ -14,9 +14,10 @@
   ARGV[4] n = number of ended ids
   ARGV[5 .. 4+n] ended ids; ARGV[5+n ..] active ids
 
-  Returns { OK, renewed, released, expired, unknownIds, changes } | { UNKNOWN_POOL } | { UNKNOWN_MEMBER }
+  Returns { OK, renewed, released, expired, unknownIds, changes, releasedLeases, expiredLeases } | { UNKNOWN_POOL } | { UNKNOWN_MEMBER }
   changes = waiting-room changes: freed slots are offered to the line in this step (includes/queue.lua)
   unknownIds: distinct, in the order first reported
+  releasedLeases, expiredLeases = { {id, member, agency, owner}, ... } in the order handled (as reap.lua), for events
 ]]
 --- @include "codes"
 --- @include "clock"
@@ -40,6 +41,7 @@ end
 if not known then return { UNKNOWN_MEMBER } end
 
 local renewed, released, expired, unknown = 0, 0, 0, {}
+local released_leases, expired_leases = {}, {}
 local seen = {}
 for i = 5, #ARGV do
   local id = ARGV[i]
@@ -53,10 +55,12 @@ for i = 5, #ARGV do
       drop_lease(base, field, r)
       audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id, d = '{"via":"agent"}' })
       expired = expired + 1
+      expired_leases[#expired_leases + 1] = { id, r.member, r.agency, r.owner }
     elseif i <= 4 + n_ended then
       drop_lease(base, field, r)
       audit(base, now, 'released', { own = r.owner, ag = r.agency, m = r.member, g = id, d = '{"via":"agent"}' })
       released = released + 1
+      released_leases[#released_leases + 1] = { id, r.member, r.agency, r.owner }
     else
       renew_lease(base, field, r, renewed_expiry(spec, r, now))
       renewed = renewed + 1
@@ -77,9 +81,11 @@ for from = 1, #unreported, CHUNK do
     if raw then
       local r = unpack_record(raw)
       if now - r.created >= grace then
+        local id = id_of_field(pool, unreported[from + j - 1])
         drop_lease(base, unreported[from + j - 1], r)
-        audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id_of_field(pool, unreported[from + j - 1]), d = '{"via":"agent"}' })
+        audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id, d = '{"via":"agent"}' })
         expired = expired + 1
+        expired_leases[#expired_leases + 1] = { id, r.member, r.agency, r.owner }
       end
     end
   end
@@ -88,4 +94,4 @@ end
 audit(base, now, 'renewed', { m = member, d = string.format('{"renewed":%d,"released":%d,"expired":%d,"unknown":%d}', renewed, released, expired, #unknown) })
 local changes = {}
 offer_step(base, pool, spec, now, changes)
-return { OK, renewed, released, expired, unknown, changes }
+return { OK, renewed, released, expired, unknown, changes, released_leases, expired_leases }
