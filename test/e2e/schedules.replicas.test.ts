@@ -5,7 +5,6 @@
  * once — one audit record, one change — and a replica started again later does
  * not apply a step that was already done.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,60 +14,10 @@ import { parse, stringify } from 'yaml';
 import type { AuditRecord } from '../../src/domain/audit';
 import { RedisLeaseStore } from '../../src/repositories/redis/redis-lease.store';
 import { mintToken } from '../../src/auth/token-minter';
-import { deleteKeys, testConfig, TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, TEST_REDIS_URL } from '../support/test-app';
+import { startReplica, stopReplica, waitUntilServing, type Replica } from '../support/broker-process';
+import { deleteKeys, testConfig, TEST_JWT_SECRET, TEST_REDIS_URL } from '../support/test-app';
 
-const ROOT = resolve(__dirname, '..', '..');
 const PORTS = [18350, 18351, 18352];
-
-interface Replica {
-  port: number;
-  proc: ChildProcess;
-  stderr: () => string;
-}
-
-function startReplica(port: number, prefix: string, configFile: string): Replica {
-  const proc = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      BROKER_CONFIG: configFile,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      BROKER_JWT_SECRET: TEST_JWT_SECRET,
-      BROKER_PSEUDONYM_KEY: TEST_PSEUDONYM_KEY,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  return { port, proc, stderr: () => stderr };
-}
-
-async function waitUntilServing(r: Replica): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (r.proc.exitCode !== null) throw new Error(`replica on ${r.port} exited with ${r.proc.exitCode}: ${r.stderr()}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${r.port}/docs/openapi.json`)).ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  throw new Error(`replica on ${r.port} did not start`);
-}
-
-/** SIGTERM (graceful shutdown), SIGKILL if it has not exited within 15 s (a loaded CI machine). */
-async function stop(r: Replica): Promise<void> {
-  if (r.proc.exitCode !== null || r.proc.signalCode !== null) return;
-  const exited = new Promise((ok) => r.proc.once('exit', ok));
-  r.proc.kill('SIGTERM');
-  const timer = setTimeout(() => r.proc.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** `HH:MM:SS` in UTC. */
 const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
@@ -99,12 +48,12 @@ describe('schedules on three replicas', () => {
     };
     writeFileSync(configFile, stringify(cfg));
     store = new RedisLeaseStore(new Redis(TEST_REDIS_URL), { reapBatch: 100, bulkRenewalGraceMs: 0, idempotencyTtlMs: 600_000, keyPrefix: prefix });
-    replicas = PORTS.map((p) => startReplica(p, prefix, configFile));
+    replicas = PORTS.map((port) => startReplica({ port, prefix, configFile }));
     await Promise.all(replicas.map(waitUntilServing));
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(replicas.map(stop));
+    await Promise.all(replicas.map(stopReplica));
     await store?.close();
     await deleteKeys(prefix);
     rmSync(dir, { recursive: true, force: true });
@@ -155,8 +104,8 @@ describe('schedules on three replicas', () => {
 
   it('a replica started again later applies nothing twice', async () => {
     const before = (await operatorRecords()).filter((r) => r.by.startsWith('schedule:')).length;
-    await Promise.all(replicas.map(stop));
-    replicas = [startReplica(PORTS[0]!, prefix, configFile)];
+    await Promise.all(replicas.map(stopReplica));
+    replicas = [startReplica({ port: PORTS[0]!, prefix, configFile })];
     await waitUntilServing(replicas[0]!);
     await new Promise((ok) => setTimeout(ok, 2000));
     expect((await operatorRecords()).filter((r) => r.by.startsWith('schedule:')).length).toBe(before);

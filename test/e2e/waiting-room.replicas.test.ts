@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import Redis from 'ioredis';
 import { mintToken, type TokenClaims } from '../../src/auth/token-minter';
 import { poolKeys } from '../../src/repositories/redis/keys';
-import { deleteKeys, testConfig, TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, TEST_REDIS_URL } from '../support/test-app';
+import { startReplica, stopReplica, waitUntilServing, type Replica } from '../support/broker-process';
+import { deleteKeys, testConfig, TEST_JWT_SECRET, TEST_REDIS_URL } from '../support/test-app';
 
 /**
  * The waiting room with three broker processes on one real Redis: a full pool,
@@ -21,59 +21,11 @@ import { deleteKeys, testConfig, TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, TEST_REDIS
  * claimed at most once, and that sessions plus held offers never exceeded the
  * capacity at any step.
  */
-const ROOT = resolve(__dirname, '..', '..');
 const FIXTURE = resolve(__dirname, '..', 'fixtures', 'waiting-replicas.yaml');
 const POOL = 'vpn-w';
 const CAPACITY = 9;
 const RANK: Record<string, number> = { standard: 0, crisis: 100 };
 const PORTS = [18400, 18401, 18402];
-
-interface Replica {
-  port: number;
-  proc: ChildProcess;
-  stderr: () => string;
-}
-
-function startReplica(port: number, prefix: string): Replica {
-  const proc = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      BROKER_CONFIG: FIXTURE,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      BROKER_JWT_SECRET: TEST_JWT_SECRET,
-      BROKER_PSEUDONYM_KEY: TEST_PSEUDONYM_KEY,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  return { port, proc, stderr: () => stderr };
-}
-
-async function waitUntilServing(r: Replica): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (r.proc.exitCode !== null) throw new Error(`replica on ${r.port} exited with ${r.proc.exitCode}: ${r.stderr()}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${r.port}/docs/openapi.json`)).ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`replica on ${r.port} did not start`);
-}
-
-async function stop(r: Replica): Promise<void> {
-  if (r.proc.exitCode !== null || r.proc.signalCode !== null) return;
-  const exited = new Promise((ok) => r.proc.once('exit', ok));
-  r.proc.kill('SIGTERM');
-  await exited;
-}
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 const auth = testConfig({ file: 'waiting-replicas.yaml' }).broker.auth;
@@ -262,11 +214,11 @@ describe('waiting room with several broker replicas on one Redis', () => {
 
   beforeAll(async () => {
     prefix = `test:${randomUUID()}:`;
-    replicas = PORTS.map((p) => startReplica(p, prefix));
+    replicas = PORTS.map((port) => startReplica({ port, prefix, configFile: FIXTURE }));
     await Promise.all(replicas.map(waitUntilServing));
   });
   afterAll(async () => {
-    await Promise.all(replicas.map(stop));
+    await Promise.all(replicas.map(stopReplica));
     await deleteKeys(prefix);
   });
 

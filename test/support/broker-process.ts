@@ -52,10 +52,12 @@ export async function waitUntilServing(r: Replica): Promise<void> {
   throw new Error(`replica on ${r.port} did not start`);
 }
 
-/** SIGTERM, and wait for the exit (a killed replica is left as it is). */
+/** SIGTERM (graceful shutdown), SIGKILL if it has not exited within 15 s (a loaded CI machine). */
 export async function stopReplica(r: Replica): Promise<void> {
   if (r.proc.exitCode !== null || r.proc.signalCode !== null) return;
   const exited = new Promise((ok) => r.proc.once('exit', ok));
   r.proc.kill('SIGTERM');
+  const timer = setTimeout(() => r.proc.kill('SIGKILL'), 15_000);
   await exited;
+  clearTimeout(timer);
 }
