@@ -12,6 +12,11 @@ import { PoolService } from './services/pool.service';
 import { PseudonymService } from './services/pseudonym.service';
 import { SweeperService } from './services/sweeper.service';
 
+/**
+ * Closes the store last: services stop their timers, cron jobs and sweeps in
+ * beforeApplicationShutdown, which Nest runs for every module before any
+ * onApplicationShutdown, so nothing issues a store command after this.
+ */
 @Injectable()
 class StoreLifecycle implements OnApplicationShutdown {
   constructor(@Inject(LEASE_STORE) private readonly store: LeaseStore) {}

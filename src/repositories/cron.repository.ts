@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, BeforeApplicationShutdown } from '@nestjs/common';
 import cron, { type ScheduledTask } from 'node-cron';
 
 /** A job run at each occurrence; `scheduledAt` is the occurrence, not the (slightly later) moment it runs. */
@@ -11,7 +11,7 @@ export type CronJob = (scheduledAt: Date) => Promise<void>;
  * (they claim it in the store first).
  */
 @Injectable()
-export class CronRepository implements OnApplicationShutdown {
+export class CronRepository implements BeforeApplicationShutdown {
   private readonly log = new Logger(CronRepository.name);
   private readonly tasks = new Map<string, ScheduledTask>();
   private readonly running = new Set<Promise<void>>();
@@ -36,7 +36,7 @@ export class CronRepository implements OnApplicationShutdown {
     return [...this.tasks.keys()];
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await Promise.all([...this.tasks.values()].map((t) => t.destroy()));
     this.tasks.clear();
     await Promise.all(this.running);

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { poolView } from '../controllers/views';
 import type { PoolView } from '../dtos/pool.dto';
 import { BrokerEvents } from './broker-events';
@@ -27,7 +27,7 @@ export const CAPACITY_FEED_OPTIONS: CapacityFeedOptions = { flushMs: 500, refres
  * time `at`; pages keep the newest per pool, so replicas' messages may cross.
  */
 @Injectable()
-export class CapacityFeedService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+export class CapacityFeedService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(CapacityFeedService.name);
   private readonly dirty = new Set<string>();
   private readonly unsubscribe: (() => void)[] = [];
@@ -62,7 +62,7 @@ export class CapacityFeedService implements OnModuleInit, OnApplicationBootstrap
     this.refreshTimer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     if (this.flushTimer) clearTimeout(this.flushTimer);

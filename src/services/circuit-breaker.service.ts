@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { hasRole, type Principal } from '../auth/principal';
 import type { CircuitBreakerConfig } from '../config/operations.schema';
 import type { BreakerState, PoolOverrides } from '../domain/pool-overrides';
@@ -39,7 +39,7 @@ export interface FailureReportResult {
  * it happens once, whichever replica sees it first.
  */
 @Injectable()
-export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CircuitBreakerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(CircuitBreakerService.name);
   private readonly cfg: CircuitBreakerConfig | undefined;
   private readonly pools: string[];
@@ -70,7 +70,7 @@ export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicat
     this.cron.schedule('circuit-breaker', '*/5 * * * * *', 'UTC', () => this.tick());
   }
 
-  onApplicationShutdown(): void {
+  beforeApplicationShutdown(): void {
     this.off?.();
   }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Principal } from '../auth/principal';
 import { grantView } from '../controllers/views';
 import type { Grant } from '../domain/grant';
@@ -19,7 +19,7 @@ export const GRANTS_TOPIC = 'grants';
  * 60,000 sessions would flood every replica).
  */
 @Injectable()
-export class GrantsFeedService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+export class GrantsFeedService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(GrantsFeedService.name);
   private readonly hosts: Map<string, string>;
   private readonly unsubscribe: (() => void)[] = [];
@@ -52,7 +52,7 @@ export class GrantsFeedService implements OnModuleInit, OnApplicationBootstrap, 
     );
   }
 
-  onApplicationShutdown(): void {
+  beforeApplicationShutdown(): void {
     for (const off of this.unsubscribe.splice(0)) off();
   }
 

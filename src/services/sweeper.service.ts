@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { ConfigRepository } from '../repositories/config.repository';
 import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
@@ -11,7 +11,7 @@ const SWEEP_BATCH = 1000;
  * store, so two sweeps never reclaim the same lease twice.
  */
 @Injectable()
-export class SweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SweeperService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SweeperService.name);
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
@@ -28,7 +28,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;

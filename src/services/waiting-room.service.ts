@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, BeforeApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Principal } from '../auth/principal';
 import type { Grant, WaitingChange, WaitTicket } from '../domain/grant';
 import type { WaitTicketView } from '../dtos/waiting.dto';
@@ -22,7 +22,7 @@ export const WAITING_TOPIC = 'waiting';
  * pages on every replica. The rules themselves live in the store.
  */
 @Injectable()
-export class WaitingRoomService implements OnModuleInit, OnApplicationShutdown {
+export class WaitingRoomService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly log = new Logger(WaitingRoomService.name);
   private readonly hosts: Map<string, string>;
   private off: (() => void) | null = null;
@@ -47,7 +47,7 @@ export class WaitingRoomService implements OnModuleInit, OnApplicationShutdown {
     this.off = this.store.onWaitingChange((changes) => this.publish(changes));
   }
 
-  onApplicationShutdown(): void {
+  beforeApplicationShutdown(): void {
     this.off?.();
   }
 

@@ -18,7 +18,7 @@ describe.each(['memory', 'redis'] as const)('circuit breaker (%s store, injected
     cb.onApplicationBootstrap();
   });
   afterEach(async () => {
-    cb.onApplicationShutdown();
+    cb.beforeApplicationShutdown();
     await h.close();
   });
 

@@ -44,7 +44,7 @@ describe.each(['memory', 'redis'] as const)('WaitingRoomService: check-in by pin
     service.onModuleInit();
   });
   afterEach(async () => {
-    service.onApplicationShutdown();
+    service.beforeApplicationShutdown();
     await store.close();
     if (kind === 'redis') await deleteKeys(prefix);
   });
