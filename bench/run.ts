@@ -41,6 +41,8 @@ const OUT = join(ROOT, 'bench-results');
 const BUILD = join(OUT, 'build');
 const CONFIG = join(ROOT, 'bench', 'broker.bench.yaml');
 const POOL = 'vpn-statenet';
+/** The key bench/servers/semaphore-service.ts counts on. */
+const SEMAPHORE_KEY = 'bench-semaphore-vpn';
 
 export interface Settings {
   held: number;
@@ -96,6 +98,12 @@ export interface BrokerFigures {
     brokerCpuShare: number | null;
   };
   bulkRenewal: LatencySummary & { idsPerRequest: number };
+  /**
+   * The two baselines, measured right after this store's throughput phase while the broker sits idle
+   * holding its sessions (the semaphore on the same Redis), so the ratios compare like with like
+   * even when other work on the machine comes and goes.
+   */
+  baselines: Baselines;
   reclaim: { leases: number; secondsAfterLastExpiry: number | null; secondsAfterFirstExpiry: number | null; leftAfterWait: number | null };
   profile?: { totalMs: number; spots: HotSpot[]; byArea: { area: string; share: number }[] };
 }
@@ -112,7 +120,6 @@ export interface BenchResult {
   revision: string;
   machine: { cpus: string; cores: number; memoryGiB: number; node: string; os: string; redis: string; loadAverageBefore: number[]; loadAverageAfter?: number[] };
   settings: Settings;
-  baselines: Baselines;
   brokers: BrokerFigures[];
   /** Stores whose run failed, and why. */
   failures: { store: string; error: string }[];
@@ -291,7 +298,15 @@ async function renewalRound(base: string, tokens: TokensFile, held: Held, record
   return { startedAt, endedAt: Date.now() };
 }
 
-async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: TokensFile, secrets: { jwt: string; pseudonym: string }, redis: { port: number; client: Redis }, port: number): Promise<BrokerFigures> {
+async function benchBroker(
+  store: 'redis' | 'memory',
+  s: Settings,
+  tokens: TokensFile,
+  secrets: { jwt: string; pseudonym: string },
+  redis: { port: number; client: Redis },
+  ports: number[],
+): Promise<BrokerFigures> {
+  const port = ports[2]!;
   const base = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -505,6 +520,13 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
     // Back to n held before the reclaim measurement (some answers were in flight when autocannon stopped).
     for (const e of tpEmployees) await reconcile(base, tokens, held, e);
 
+    // The baselines, now, while the broker holds its sessions idle.
+    let baseline: Baselines = { bare: null, semaphore: null };
+    if (s.baselines) {
+      await renewalRound(base, tokens, held, recorder);
+      baseline = await baselines(s, redis, ports);
+    }
+
     // 4. Reclaim: the gateways renew everything once more, then nobody renews; all leases expire together.
     const leases = held.count();
     const round = await renewalRound(base, tokens, held, recorder);
@@ -564,6 +586,7 @@ async function benchBroker(store: 'redis' | 'memory', s: Settings, tokens: Token
         brokerCpuShare: tpCpu,
       },
       bulkRenewal: { ...recorder.summary('bulk-renewal'), idsPerRequest: Math.round(n / Object.keys(tokens.gatewayAgents).length) },
+      baselines: baseline,
       reclaim: {
         leases,
         secondsAfterLastExpiry: zeroAt === null ? null : (zeroAt - (round.endedAt + ttlMs)) / 1000,
@@ -599,7 +622,6 @@ async function baselines(s: Settings, redis: { port: number; client: Redis }, po
     await stop(bare);
   }
 
-  await redis.client.flushall();
   const prefill = s.held - s.throughputConnections;
   log(`baseline: redis-semaphore service (limit ${s.held}, ${prefill} held), acquire + release pairs`);
   const sem = await startNode(
@@ -638,7 +660,7 @@ async function baselines(s: Settings, redis: { port: number; client: Redis }, po
     };
   } finally {
     await stop(sem);
-    await redis.client.flushall();
+    await redis.client.del(SEMAPHORE_KEY); // the broker's keys stay: it is still holding its sessions
   }
   return out;
 }
@@ -686,12 +708,10 @@ async function main(): Promise<void> {
   log(`own redis-server on 127.0.0.1:${redisPort}`);
   const brokers: BrokerFigures[] = [];
   const failures: { store: string; error: string }[] = [];
-  let base: Baselines = { bare: null, semaphore: null };
   try {
-    if (s.baselines) base = await baselines(s, redis, ports);
     for (const store of s.stores) {
       try {
-        brokers.push(await benchBroker(store, s, tokens, secrets, redis, ports[2]!));
+        brokers.push(await benchBroker(store, s, tokens, secrets, redis, ports));
       } catch (e) {
         failures.push({ store, error: (e as Error).message });
         log(`${store}: FAILED — ${(e as Error).message}`);
@@ -705,7 +725,7 @@ async function main(): Promise<void> {
   machine.loadAverageAfter = os.loadavg().map((x) => Math.round(x * 100) / 100);
   const rev = spawnSync('git', ['rev-parse', '--short', s.commit ?? 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || 'unknown';
   const revision = s.commit ? rev : `working tree on ${rev}`;
-  const result: BenchResult = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), revision, machine, settings: s, baselines: base, brokers, failures };
+  const result: BenchResult = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), revision, machine, settings: s, brokers, failures };
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const md = renderMarkdown(result, targetsOf(result));
   for (const name of [`bench-${stamp}`, 'latest']) {

@@ -19,8 +19,8 @@ const mark = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : 'MIS
 export function targetsOf(r: BenchResult): TargetCheck[] {
   const out: TargetCheck[] = [];
   for (const b of r.brokers) {
-    const bare = r.baselines.bare?.requestsPerSecond ?? null;
-    const sem = r.baselines.semaphore?.pairsPerSecond ?? null;
+    const bare = b.baselines.bare?.requestsPerSecond ?? null;
+    const sem = b.baselines.semaphore?.pairsPerSecond ?? null;
     const vsBare = bare ? b.throughput.requestsPerSecond / bare : null;
     const vsSem = sem ? b.throughput.pairsPerSecond / sem : null;
     out.push(
@@ -67,23 +67,18 @@ function rows(r: BenchResult): string[][] {
     line('admission throughput', (b) => `${f0(b.throughput.pairsPerSecond)} pairs/s (${f0(b.throughput.requestsPerSecond)} req/s), ${b.throughput.errors} errors`),
     line('throughput: grant p50/p95/p99 ms', (b) => lat(b.throughput.grant)),
     line('throughput: broker CPU (share of one core)', (b) => pct(b.throughput.brokerCpuShare)),
-    line('  vs bare Fastify (req/s)', (b) => (r.baselines.bare ? f2(b.throughput.requestsPerSecond / r.baselines.bare.requestsPerSecond) : '–')),
-    line('  vs redis-semaphore (pairs/s)', (b) => (r.baselines.semaphore ? f2(b.throughput.pairsPerSecond / r.baselines.semaphore.pairsPerSecond) : '–')),
+    line('  baseline: bare Fastify route', (b) => (b.baselines.bare ? `${f0(b.baselines.bare.requestsPerSecond)} req/s, p99 ${f2(b.baselines.bare.p99)} ms` : '–')),
+    line('  baseline: redis-semaphore service', (b) => {
+      const x = b.baselines.semaphore;
+      return x ? `${f0(x.pairsPerSecond)} pairs/s (${f0(x.requestsPerSecond)} req/s), acquire p99 ${f2(x.acquire.p99)} ms, ${x.errors} errors` : '–';
+    }),
+    line('  broker vs bare Fastify (req/s)', (b) => (b.baselines.bare ? f2(b.throughput.requestsPerSecond / b.baselines.bare.requestsPerSecond) : '–')),
+    line('  broker vs redis-semaphore (pairs/s)', (b) => (b.baselines.semaphore ? f2(b.throughput.pairsPerSecond / b.baselines.semaphore.pairsPerSecond) : '–')),
     line('Redis memory per active grant', (b) => (b.memory.redisBytesPerGrant === null ? '–' : `${f0(b.memory.redisBytesPerGrant)} B`)),
     line('broker RSS idle → at peak', (b) => `${mib(b.memory.brokerRssIdle)} → ${mib(b.memory.brokerRssAtPeak)}`),
     line('bulk renewal (ids each) p50/max ms', (b) => `${f0(b.bulkRenewal.idsPerRequest)}: ${f1(b.bulkRenewal.p50)} / ${f1(b.bulkRenewal.max)}`),
     line('reclaim after last expiry', (b) => (b.reclaim.secondsAfterLastExpiry === null ? `not all (${b.reclaim.leftAfterWait} left)` : `${f1(b.reclaim.secondsAfterLastExpiry)} s`)),
   ];
-}
-
-function baselineRows(r: BenchResult): string[][] {
-  const out = [['baseline', 'throughput', 'latency']];
-  if (r.baselines.bare) out.push(['bare Fastify route', `${f0(r.baselines.bare.requestsPerSecond)} req/s`, `p99 ${f2(r.baselines.bare.p99)} ms`]);
-  if (r.baselines.semaphore) {
-    const s = r.baselines.semaphore;
-    out.push(['redis-semaphore service', `${f0(s.pairsPerSecond)} pairs/s (${f0(s.requestsPerSecond)} req/s), ${s.errors} errors`, `acquire p99 ${f2(s.acquire.p99)} ms, release p99 ${f2(s.release.p99)} ms`]);
-  }
-  return out;
 }
 
 function textTable(t: string[][]): string {
@@ -105,7 +100,7 @@ function failureLines(r: BenchResult): string[] {
 
 export function renderTable(r: BenchResult, checks: TargetCheck[]): string {
   const parts = r.brokers.length > 0 ? [textTable(rows(r)), ''] : [];
-  return [...parts, textTable(baselineRows(r)), '', textTable(targetRows(checks)), ...failureLines(r)].join('\n');
+  return [...parts, textTable(targetRows(checks)), ...failureLines(r)].join('\n');
 }
 
 export function renderMarkdown(r: BenchResult, checks: TargetCheck[]): string {
@@ -119,8 +114,6 @@ export function renderMarkdown(r: BenchResult, checks: TargetCheck[]): string {
     `Settings: ${s.held.toLocaleString('en-US')} held; storm over ${s.stormConnections} connections; mixed load ${s.mixedRate} ops/s for ${s.mixedSeconds} s over 2 × ${s.mixedConnections} connections; throughput over ${s.throughputConnections} connections for ${s.throughputSeconds} s${s.quick ? ' (--quick)' : ''}.`,
     '',
     r.brokers.length > 0 ? mdTable(rows(r)) : '(no broker run completed)',
-    '',
-    mdTable(baselineRows(r)),
     '',
     '## Targets',
     '',

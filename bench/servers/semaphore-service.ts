@@ -12,7 +12,7 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { Semaphore } from 'redis-semaphore';
 
-const KEY = 'bench-semaphore-vpn';
+const KEY = 'bench-semaphore-vpn'; // bench/run.ts deletes it afterwards
 
 async function main(): Promise<void> {
   const limit = Number(process.env.LIMIT);
