@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchResult, BrokerFigures } from '../../bench/run';
+import { hotSpots } from '../../bench/lib/profile';
+import { renderMarkdown, renderTable, targetsOf } from '../../bench/lib/report';
+
+const lat = (p99: number) => ({ count: 100, errors: 0, p50: p99 / 3, p95: p99 / 1.5, p99, max: p99 * 2, mean: p99 / 3 });
+
+function broker(store: 'redis' | 'memory', over: Partial<BrokerFigures> = {}): BrokerFigures {
+  return {
+    store,
+    held: 60000,
+    storm: { seconds: 25, grantsPerSecond: 2400, created: 60000, errors: 0, statuses: '201×60000', latency: lat(60), brokerCpuSeconds: 24 },
+    countAtPeak: 60000,
+    memory: {
+      redisUsedBaseline: store === 'redis' ? 1_000_000 : null,
+      redisUsedAtPeak: store === 'redis' ? 1_000_000 + 60000 * 350 : null,
+      redisBytesPerGrant: store === 'redis' ? 350 : null,
+      redisByKey: store === 'redis' ? [{ key: 'tb:{vpn-statenet}:grants', keys: 1, bytes: 8_000_000 }] : null,
+      brokerRssIdle: 128 * 2 ** 20,
+      brokerRssAtPeak: 200 * 2 ** 20,
+    },
+    mixed: { seconds: 30, offeredPerSecond: 2000, achievedPerSecond: 1990, grant: lat(15), heartbeat: lat(14), release: lat(13), errors: 0, brokerCpuShare: 0.6 },
+    throughput: { seconds: 10, connections: 32, pairsPerSecond: 3000, requestsPerSecond: 6000, grant: lat(20), release: lat(18), errors: 0, brokerCpuShare: 1 },
+    bulkRenewal: { ...lat(50), idsPerRequest: 5000 },
+    baselines: {
+      bare: { requestsPerSecond: 10000, p99: 5, errors: 0 },
+      semaphore: { pairsPerSecond: 3500, requestsPerSecond: 7000, acquire: lat(10), release: lat(9), errors: 0 },
+    },
+    reclaim: { leases: 60000, secondsAfterLastExpiry: 3.5, secondsAfterFirstExpiry: 4, leftAfterWait: 0 },
+    ...over,
+  };
+}
+
+function result(brokers: BrokerFigures[]): BenchResult {
+  return {
+    startedAt: '2026-11-21T07:00:00.000Z',
+    finishedAt: '2026-11-21T07:10:00.000Z',
+    revision: 'abc1234',
+    machine: { cpus: 'AMD EPYC', cores: 2, memoryGiB: 24, node: 'v20.20.2', os: 'Linux', redis: '7.0.15', loadAverageBefore: [1, 1, 1], loadAverageAfter: [2, 2, 2] },
+    settings: {
+      held: 60000,
+      stormConnections: 64,
+      mixedSeconds: 30,
+      mixedRate: 2000,
+      mixedConnections: 16,
+      throughputSeconds: 10,
+      throughputConnections: 32,
+      stores: ['redis', 'memory'],
+      baselines: true,
+      profile: false,
+      quick: false,
+      noBuild: false,
+      commit: null,
+    },
+    brokers,
+    failures: [],
+  };
+}
+
+describe('benchmark report', () => {
+  it('judges every target of the issue per store, from the figures measured', () => {
+    const checks = targetsOf(result([broker('redis'), broker('memory', { storm: { ...broker('memory').storm, seconds: 31 } })]));
+    const get = (store: string, name: string) => checks.find((c) => c.store === store && c.name.startsWith(name))!;
+    expect(get('redis', 'sessions held').met).toBe(true);
+    expect(get('redis', 'logon storm').met).toBe(true);
+    expect(get('memory', 'logon storm').met).toBe(false);
+    expect(get('redis', 'grant p99').met).toBe(true);
+    expect(get('redis', 'admission throughput / bare').value).toBe('0.60');
+    expect(get('redis', 'admission throughput / bare').met).toBe(true);
+    expect(get('redis', 'admission throughput / redis-semaphore').value).toBe('0.86');
+    expect(get('redis', 'admission throughput / redis-semaphore').met).toBe(false);
+    expect(get('redis', 'Redis memory').met).toBe(true);
+    expect(get('memory', 'Redis memory').met).toBeNull();
+    expect(get('redis', 'expired leases').met).toBe(true);
+  });
+
+  it('counts a run that never reached zero as a missed reclaim, and errors in the storm as a miss', () => {
+    const checks = targetsOf(
+      result([broker('redis', { reclaim: { leases: 60000, secondsAfterLastExpiry: null, secondsAfterFirstExpiry: null, leftAfterWait: 12 }, storm: { ...broker('redis').storm, errors: 3 } })]),
+    );
+    expect(checks.find((c) => c.name === 'expired leases reclaimed')).toMatchObject({ met: false, value: 'not all (12 left)' });
+    expect(checks.find((c) => c.name === 'logon storm to held')!.met).toBe(false);
+  });
+
+  it('prints a table and writes Markdown with the machine, the revision and the failures', () => {
+    const r = result([broker('redis')]);
+    r.failures.push({ store: 'memory', error: 'broker (memory) exited (1) before it was ready' });
+    const table = renderTable(r, targetsOf(r));
+    expect(table).toContain('held at peak (broker count)');
+    expect(table).toContain('memory: FAILED');
+    const md = renderMarkdown(r, targetsOf(r));
+    expect(md).toContain('Broker: abc1234.');
+    expect(md).toContain('2 × AMD EPYC');
+    expect(md).toContain('| `tb:{vpn-statenet}:grants` | 1 | 8,000,000 | 133.3 |');
+    expect(md).toMatch(/\| redis \| Redis memory per active grant \| ≤ 400 B \| 350 B \| met \|/);
+  });
+});
+
+describe('CPU profile summary', () => {
+  it('charges time spent in Node internals to the library that called them, and leaves idle out', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpuprof-'));
+    try {
+      const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
+      writeFileSync(
+        join(dir, 'x.cpuprofile'),
+        JSON.stringify({
+          nodes: [
+            { id: 1, callFrame: frame('(root)', ''), children: [2, 3, 5] },
+            { id: 2, callFrame: frame('(idle)', ''), children: [] },
+            { id: 3, callFrame: frame('sendCommand', 'file:///app/node_modules/ioredis/built/Redis.js'), children: [4] },
+            { id: 4, callFrame: frame('writeUtf8String', ''), children: [] },
+            { id: 5, callFrame: frame('grant', 'file:///app/bench-results/build/services/grant.service.js'), children: [] },
+          ],
+          samples: [2, 2, 4, 4, 4, 5],
+          timeDeltas: [1000, 1000, 1000, 1000, 1000, 1000],
+          startTime: 0,
+          endTime: 6000,
+        }),
+      );
+      const p = hotSpots(dir, '/app/bench-results/build');
+      expect(p.totalMs).toBe(4);
+      expect(p.byArea).toEqual([
+        { area: 'ioredis', share: 0.75 },
+        { area: 'broker services/', share: 0.25 },
+      ]);
+      expect(p.spots[0]).toMatchObject({ fn: 'writeUtf8String', share: 0.75 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
