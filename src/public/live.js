@@ -55,7 +55,7 @@ export async function api(token, method, path, body) {
 
 /**
  * A WebSocket that authenticates with the token in a first message (never in the URL, which proxies log),
- * subscribes to `topics`, and reconnects with backoff. `onEvent(event, data)` gets every message;
+ * subscribes to `topics`, and reconnects with backoff (subscribing again after each reconnect). `onEvent(event, data)` gets every message;
  * `onStatus(state)` gets 'connecting' | 'live' | 'offline' | 'rejected'.
  */
 export function connectLive({ token, topics, onEvent, onStatus }) {
@@ -106,6 +106,16 @@ export function connectLive({ token, topics, onEvent, onStatus }) {
       stopped = true;
       clearInterval(pingTimer);
       ws?.close();
+    },
+    /**
+     * Sends a ping now; false while not connected. On a connection subscribed to `waiting` the broker
+     * treats it as a check-in of the owner's places in line (at most once a second) and answers with
+     * `waiting.ticket`.
+     */
+    ping() {
+      if (ws?.readyState !== WebSocket.OPEN) return false;
+      ws.send('{"event":"ping"}');
+      return true;
     },
   };
 }

@@ -15,15 +15,78 @@ function bar(ratio, marks = []) {
   return b;
 }
 
+const BREAKER = 'circuit-breaker';
+
+function stateText(state) {
+  return state === 'drain' ? 'drain' : state === 'out-of-service' ? 'out of service' : 'in service';
+}
+
+function since(iso) {
+  return iso ? new Date(iso).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' }) : null;
+}
+
+/** Who set a member's state, in words: an operator, the circuit breaker or a schedule. */
+function byText(stateBy) {
+  if (!stateBy) return null;
+  if (stateBy === BREAKER) return 'circuit breaker';
+  if (stateBy.startsWith('schedule:')) return `schedule ${stateBy.slice('schedule:'.length)}`;
+  return stateBy;
+}
+
 function memberTile(m) {
   const ratio = m.maxSessions > 0 ? m.active / m.maxSessions : 0;
+  const tripped = m.stateBy === BREAKER;
   return el(
     'div',
-    { class: 'member', 'data-state': m.state, 'data-level': level(ratio), 'data-member': m.id, title: m.host ?? m.id },
+    {
+      class: 'member',
+      'data-state': m.state,
+      'data-level': level(ratio),
+      'data-member': m.id,
+      'data-by': m.stateBy,
+      title: [m.host ?? m.id, m.stateReason].filter(Boolean).join(' — '),
+    },
     el('div', { class: 'level', style: { height: `${Math.min(1, ratio) * 100}%` } }),
     el('div', { class: 'id', text: m.id }),
     el('div', { class: 'count num', text: `${fmt(m.active)} / ${fmt(m.maxSessions)}` }),
-    m.state !== 'active' ? el('div', { class: 'state', text: m.state === 'drain' ? 'drain' : 'out of service' }) : null,
+    m.state !== 'active' || tripped
+      ? el('div', { class: 'state', text: tripped ? (m.state === 'active' ? 'probation' : 'breaker') : stateText(m.state) })
+      : null,
+  );
+}
+
+/** Members that are not simply in service, with why: a drain's reason, a breaker trip, a schedule. */
+function memberReasons(p) {
+  const special = p.members.filter((m) => m.state !== 'active' || m.stateReason || m.stateBy);
+  if (special.length === 0) return null;
+  return el(
+    'ul',
+    { class: 'reasons' },
+    special.map((m) =>
+      el(
+        'li',
+        { 'data-member-reason': m.id, 'data-state': m.state, 'data-by': m.stateBy },
+        el('strong', { text: m.id }),
+        el('span', { class: 'state-name', text: stateText(m.state) }),
+        el('span', { class: 'reason', 'data-field': 'reason', text: m.stateReason ?? 'no reason given' }),
+        el('span', { class: 'muted', text: [byText(m.stateBy) && `by ${byText(m.stateBy)}`, since(m.stateSince) && `since ${since(m.stateSince)}`, m.active > 0 ? `${fmt(m.active)} sessions still on it` : null].filter(Boolean).join(' · ') }),
+      ),
+    ),
+  );
+}
+
+/** Reserved headroom per priority class (e.g. the last 500 VPN tunnels for crisis staff) and how much of it is taken. */
+function headroom(p) {
+  const bands = p.headroom ?? [];
+  if (bands.length === 0) return null;
+  return el(
+    'div',
+    { class: 'headroom' },
+    bands.flatMap((h) => [
+      el('span', { text: `${h.class} headroom` }),
+      bar(h.slots > 0 ? h.inUse / h.slots : 0),
+      el('span', { class: 'num muted', 'data-headroom': h.class, text: `${fmt(h.inUse)} of ${fmt(h.slots)} in use` }),
+    ]),
   );
 }
 
@@ -41,12 +104,15 @@ function poolCard(p) {
       el('div', { class: 'figure' }, el('div', { class: 'value num', 'data-field': 'active', text: fmt(p.active) }), el('div', { class: 'label', text: 'sessions' })),
       el('div', { class: 'figure' }, el('div', { class: 'value num', 'data-field': 'capacity', text: fmt(p.capacity) }), el('div', { class: 'label', text: p.licenceLimit ? `capacity (licence ${fmt(p.licenceLimit)})` : 'capacity in service' })),
       el('div', { class: 'figure' }, el('div', { class: 'value num', 'data-field': 'free', text: fmt(p.free) }), el('div', { class: 'label', text: 'free' })),
-      el('div', { class: 'figure waiting', 'data-some': String(p.waiting > 0) }, el('div', { class: 'value num', 'data-field': 'waiting', text: fmt(p.waiting ?? 0) }), el('div', { class: 'label', text: 'waiting' })),
+      el('div', { class: 'figure waiting', 'data-some': String(p.waiting > 0) }, el('div', { class: 'value num', 'data-field': 'waiting', text: fmt(p.waiting ?? 0) }), el('div', { class: 'label', text: 'waiting in line' })),
+      el('div', { class: 'figure offered', 'data-some': String(p.offered > 0) }, el('div', { class: 'value num', 'data-field': 'offered', text: fmt(p.offered ?? 0) }), el('div', { class: 'label', text: 'offers held' })),
       el('div', { class: 'figure' }, el('div', { class: 'value num', 'data-field': 'utilisation', text: pct(util) }), el('div', { class: 'label', text: 'utilisation' })),
     ),
     el('div', { class: 'util' }, bar(util, [{ at: 0.9, title: '90 %: alert' }])),
+    headroom(p),
     el('h3', { text: `Members — ${inService} of ${p.members.length} in service` }),
     el('div', { class: 'members' }, p.members.map(memberTile)),
+    memberReasons(p),
     el('h3', { text: 'Agencies' }),
     el(
       'div',
@@ -67,11 +133,16 @@ function render() {
   const active = list.reduce((s, p) => s + p.active, 0);
   const capacity = list.reduce((s, p) => s + p.capacity, 0);
   const waiting = list.reduce((s, p) => s + (p.waiting ?? 0), 0);
+  const offered = list.reduce((s, p) => s + (p.offered ?? 0), 0);
+  const tripped = list.reduce((s, p) => s + p.members.filter((m) => m.stateBy === BREAKER && m.state !== 'active').length, 0);
   const vpn = list.filter((p) => p.kind === 'vpn').reduce((s, p) => s + p.active, 0);
   $('total-active').textContent = fmt(active);
   $('total-capacity').textContent = fmt(capacity);
   $('total-waiting').textContent = fmt(waiting);
   $('total-waiting-box').dataset.some = String(waiting > 0);
+  $('total-offered').textContent = fmt(offered);
+  $('total-tripped').textContent = fmt(tripped);
+  $('total-tripped-box').dataset.some = String(tripped > 0);
   $('mandate-bar').replaceWith(Object.assign(bar(vpn / MANDATE), { id: 'mandate-bar' }));
   $('mandate-text').textContent = `${fmt(vpn)} of ${fmt(MANDATE)} (${pct(vpn / MANDATE)})`;
   const newest = Math.max(...list.map((p) => Date.parse(p.at)));

@@ -9,7 +9,7 @@ import { deleteKeys, testConfig } from '../../support/test-app';
 
 export const repoRoot = resolve(__dirname, '..', '..', '..');
 
-/** Loopback ports of this suite (HTTP 18100–18199, Redis 6400–6409), one per test file, so files may run in parallel. */
+/** Loopback ports of this suite (HTTP 18100–18199 and 18450–18499, Redis 6400–6409), one per test file, so files may run in parallel. */
 export const PORTS = {
   scrape: 18101,
   scrapeRedis: 18102,
@@ -22,8 +22,11 @@ export const PORTS = {
   gatewayRedis: 18121,
   replicaA: 18130,
   replicaB: 18131,
-  browser: 18140,
-  browserRedis: 18141,
+  // The page tests moved to this suite's newer range (HTTP 18450–18499).
+  browser: 18450,
+  browserRedis: 18451,
+  waitingPage: 18452,
+  waitingPageRedis: 18453,
   unreachableRedis: 6409,
 } as const;
 
