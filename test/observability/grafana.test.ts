@@ -41,6 +41,8 @@ describe('Grafana dashboards and provisioning', () => {
     has(/Agency .*broker_agency_active_sessions.*broker_agency_maximum_sessions/);
     has(/Refusals by reason :: sum by \(reason\) \(rate\(broker_refusals_total/);
     has(/Waiting line :: .*broker_pool_waiting_sessions/);
+    has(/Waiting line :: .*broker_pool_offered_sessions/);
+    has(/Circuit-breaker transitions :: .*broker_member_breaker_transitions_total/);
     for (const q of ['0.5', '0.95', '0.99']) has(new RegExp(`p50 / p95 / p99 :: histogram_quantile\\(${q.replace('.', '\\.')}, .*broker_admission_duration_seconds_bucket`));
   });
 
@@ -84,8 +86,9 @@ describe.each([
   let names: Set<string>;
 
   beforeAll(async () => {
-    b = await startBroker({ port, redis });
-    // Traffic of every kind, so every series exists: grants, a refusal, a release, a heartbeat, an expiry.
+    // The small model with the circuit breaker on (threshold 2), so its counter can be made to appear.
+    b = await startBroker({ port, redis, file: 'operations.yaml' });
+    // Traffic of every kind, so every series exists: grants, a refusal, a release, a heartbeat, an expiry, a breaker trip.
     const t1 = await b.token({ sub: 'e-1', agency: 'alpha' });
     const t2 = await b.token({ sub: 'e-2', agency: 'beta' });
     const g = await api(b.url, t1, 'POST', '/v1/grants', { pool: 'vpn-a' });
@@ -94,7 +97,12 @@ describe.each([
     expect((await api(b.url, t2, 'POST', '/v1/grants', { pool: 'vdi-b' })).status).toBe(403);
     await api(b.url, t1, 'DELETE', `/v1/grants/${g.json.id}`);
     await b.app.get(SweeperService).sweep();
+    for (const sub of ['noc-1', 'noc-2']) {
+      const operator = await b.token({ sub, agency: 'alpha', roles: ['operator'] });
+      expect((await api(b.url, operator, 'POST', '/v1/pools/vpn-a/members/gw-2/failures', { kind: 'connect' })).status).toBe(200);
+    }
     names = scrapedNames((await scrape(b.url)).body);
+    expect(names.has('broker_member_breaker_transitions_total')).toBe(true);
   });
 
   afterAll(async () => {
