@@ -22,6 +22,7 @@ import {
   baseThresholds,
   brokerClient,
   checkTokens,
+  holdOptions,
   holdSessions,
   keepAlive,
   keepAliveScenario,
@@ -81,8 +82,8 @@ export const options = {
 export function setup() {
   const before = readPool(api, tokens.meta.operator);
   if (!before) throw new Error(`cannot read pool ${S.pool} at ${S.baseUrl}`);
-  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL);
-  if (held.counts.refused + held.counts.error > 0) throw new Error(`could not hold all ${TARGET} sessions (${JSON.stringify(held.counts)})`);
+  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL, holdOptions(S, tokens));
+  if (held.counts.missing > 0) throw new Error(`could not hold all ${TARGET} sessions (${JSON.stringify(held.counts)})`);
   console.log(`evening release: ${TARGET} sessions end in ${DURATION}s (${plan.compression.toFixed(1)}x the real evening), peak ${plan.peakPerSecond.toFixed(0)}/s`);
   return { ids: held.ids, members: held.members, others: before.active - held.counts.reconnected };
 }

@@ -27,12 +27,15 @@
 import exec from 'k6/execution';
 import { check } from 'k6';
 import { boolFrom, choiceFrom, commonSettings, durationFrom, intFrom, k6Duration, stringFrom } from './lib/env.js';
-import { expectedHeld, renewalIntervalProblem } from './lib/expected.js';
+import { renewalIntervalProblem } from './lib/expected.js';
 import {
   baseThresholds,
   brokerClient,
   checkTokens,
+  demandOf,
+  expectedFor,
   grantOutcome,
+  holdOptions,
   holdSessions,
   keepAlive,
   keepAliveScenario,
@@ -111,8 +114,8 @@ export const options = {
 export function setup() {
   const before = readPool(api, tokens.meta.operator);
   if (!before) throw new Error(`cannot read pool ${S.pool} at ${S.baseUrl}`);
-  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL);
-  if (held.counts.refused + held.counts.error > 0) throw new Error(`could not hold all ${TARGET} sessions (${JSON.stringify(held.counts)})`);
+  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL, holdOptions(S, tokens));
+  if (held.counts.missing > 0) throw new Error(`could not hold all ${TARGET} sessions (${JSON.stringify(held.counts)})`);
   const onMember = [];
   for (let i = 0; i < TARGET; i++) if (held.members[i] === MEMBER) onMember.push(i);
   console.log(`gateway failure (${MODE}${MOVING ? ', clients move' : ''}): ${TARGET} held, ${onMember.length} on ${MEMBER}; it fails ${FAIL_AT}s in`);
@@ -159,15 +162,11 @@ export function replace(data) {
 }
 
 export function checkVerdict(data) {
-  const demand = {};
-  for (let i = 0; i < TARGET; i++) {
-    const a = tokens.employees[i].agency;
-    demand[a] = (demand[a] || 0) + 1;
-  }
+  const demand = demandOf(tokens, TARGET);
   const expected = (snap) => {
     if (MODE === 'drain' && !MOVE) return data.others + TARGET; // drain ends no session
-    // The failed member is out of service or in drain: the model without it.
-    return data.others + expectedHeld(snap, demand);
+    // The failed member is out of service or in drain: the model without it (its state is in the snapshot).
+    return data.others + expectedFor(snap, demand);
   };
   const snap = verifyCount(api, tokens.meta.operator, `after ${MEMBER} ${MODE === 'drain' ? 'drained' : 'lost'}`, expected, 10);
   if (!snap) return;

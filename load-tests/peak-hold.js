@@ -23,6 +23,7 @@ import {
   baseThresholds,
   brokerClient,
   checkTokens,
+  holdOptions,
   holdSessions,
   idsByMember,
   keepAlive,
@@ -80,13 +81,13 @@ export function setup() {
   const before = readPool(api, tokens.meta.operator);
   if (!before) throw new Error(`cannot read pool ${S.pool} at ${S.baseUrl}`);
   const started = Date.now();
-  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL);
+  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL, holdOptions(S, tokens));
   const c = held.counts;
   console.log(
     `peak hold: ${TARGET} sessions in ${((Date.now() - started) / 1000).toFixed(1)} s (created ${c.created}, already held ${c.reconnected}, ` +
       `refused ${c.refused}, errors ${c.error}); holding for ${HOLD}s`,
   );
-  if (c.refused + c.error > 0) throw new Error(`could not hold all ${TARGET} sessions: is the pool large enough and empty of other load?`);
+  if (c.missing > 0) throw new Error(`could not hold all ${TARGET} sessions: is the pool large enough and empty of other load?`);
   return { ids: held.ids, members: held.members, activeBefore: before.active - c.reconnected };
 }
 

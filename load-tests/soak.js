@@ -25,6 +25,7 @@ import {
   brokerClient,
   checkTokens,
   grantOutcome,
+  holdOptions,
   holdSessions,
   keepAlive,
   keepAliveScenario,
@@ -88,8 +89,8 @@ export const options = {
 export function setup() {
   const before = readPool(api, tokens.meta.operator);
   if (!before) throw new Error(`cannot read pool ${S.pool} at ${S.baseUrl}`);
-  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL);
-  if (held.counts.refused + held.counts.error > 0) throw new Error(`could not hold all ${TARGET} sessions (${JSON.stringify(held.counts)})`);
+  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL, holdOptions(S, tokens));
+  if (held.counts.missing > 0) throw new Error(`could not hold all ${TARGET} sessions (${JSON.stringify(held.counts)})`);
   console.log(`soak: ${TARGET} sessions held for ${SOAK}s with ${CHURN} logoff+logon per second`);
   return { ids: held.ids, members: held.members, others: before.active - held.counts.reconnected };
 }

@@ -22,5 +22,6 @@ export interface CommonSettings {
   p99Ms: number;
   maxErrorRate: number;
   maxDropped: number;
+  setupRate: number;
 }
 export function commonSettings(env: Env): CommonSettings;

@@ -118,5 +118,10 @@ export function commonSettings(env) {
     maxErrorRate: numberFrom(env, 'MAX_ERROR_RATE', 0.001, { min: 0, max: 1 }),
     /** Iterations k6 could not start for lack of VUs that the run tolerates. */
     maxDropped: intFrom(env, 'MAX_DROPPED', 0, { min: 0 }),
+    /**
+     * Grants per second while setup() fills the pool: below the broker's admission rate
+     * (waitingRoom.admissionsPerSecond, 400 in the sample), above which requests wait in line.
+     */
+    setupRate: intFrom(env, 'SETUP_RATE', 300, { min: 1 }),
   };
 }

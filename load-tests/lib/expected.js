@@ -15,20 +15,31 @@ export function poolCapacity(pool, without) {
   return pool.licenceLimit === null || pool.licenceLimit === undefined ? sum : Math.min(sum, pool.licenceLimit);
 }
 
+/** Slots of headroom reserved for classes ranked above `rank` (docs/admission.md, rule 10a). */
+export function headroomAbove(pool, rank) {
+  let sum = 0;
+  for (const h of pool.headroom || []) if (h.rank > (rank || 0)) sum += h.slots;
+  return sum;
+}
+
 /**
  * Sessions held once every employee of `demandByAgency` (agency id → number
- * of distinct employees asking once, one session each) has been decided:
+ * of distinct employees asking once, one session each, all of priority rank
+ * `rank`, 0 for the default class) has been decided:
  *
- *   held = min(capacity − Σ unused guarantees, Σ min(demand, maximum))
+ *   held = min(capacity − headroom above rank − Σ unused guarantees, Σ min(demand, maximum))
  *
  * where an agency whose demand stays below its guarantee leaves the rest of
- * its guarantee unused, and nobody may borrow it (rule 10); agencies without
- * a share are refused (rule 4); no agency exceeds its maximum (rule 7) and
- * the pool never exceeds its capacity (rule 9). test/load-tests/expected.test.ts
- * checks this against a step-by-step simulation of the rules in random orders.
+ * its guarantee unused, and nobody may borrow it (rule 10); the headroom of
+ * higher classes stays free (rule 10a); agencies without a share are refused
+ * (rule 4); no agency exceeds its maximum (rule 7) and the pool never exceeds
+ * its capacity (rule 9). It holds whatever the arrival order when guarantees
+ * and headroom fit the capacity, as configuration validation demands;
+ * test/load-tests/expected.test.ts checks it against a step-by-step
+ * simulation of the rules in random orders.
  */
-export function expectedHeld(pool, demandByAgency, without) {
-  const capacity = poolCapacity(pool, without);
+export function expectedHeld(pool, demandByAgency, without, rank) {
+  const capacity = poolCapacity(pool, without) - headroomAbove(pool, rank);
   let wanted = 0;
   let reservedUnused = 0;
   for (const a of pool.agencies) {
@@ -64,4 +75,19 @@ export function renewalIntervalProblem(intervalSeconds, leaseTtlSeconds) {
     return `a renewal interval of ${intervalSeconds}s is more than half the lease TTL of ${leaseTtlSeconds}s: one late renewal and the lease expires`;
   }
   return null;
+}
+
+/**
+ * Sessions held when the default class (`demandByAgency`) arrives first and
+ * employees of priority classes (`priority`: `[{ rank, count }]`, in arrival
+ * order) arrive after it — as `npm run loadtest:prepare` lays them out, the
+ * priority ones last — each priority employee in an agency still below its
+ * maximum. The default class fills the pool up to the headroom; each priority
+ * group then takes what its rank may use.
+ */
+export function expectedHeldByClass(pool, demandByAgency, priority, without) {
+  let held = expectedHeld(pool, demandByAgency, without, 0);
+  const capacity = poolCapacity(pool, without);
+  for (const p of priority || []) held += Math.max(0, Math.min(p.count, capacity - headroomAbove(pool, p.rank) - held));
+  return held;
 }

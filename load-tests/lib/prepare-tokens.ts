@@ -32,8 +32,13 @@ export interface TokensFile {
   operator: string;
   /** Member id → token of its agent (role gateway-agent, restricted to that member). */
   gatewayAgents: Record<string, string>;
+  /**
+   * Employees of a priority class, for the pool's reserved headroom: the last ones of the list, so
+   * that arriving in index order, the default class fills the pool up to the headroom and these fill it.
+   */
+  priorities: { class: string; rank: number; from: number; count: number }[];
   /** Employee i (0-based) is `employeeSubject(i)`; agencies interleaved in arrival order. */
-  employees: { agency: string; token: string }[];
+  employees: { agency: string; token: string; priority?: string }[];
 }
 
 export interface PrepareOptions {
@@ -57,14 +62,33 @@ export async function prepareTokens(config: AppConfig, options: PrepareOptions):
   const someAgency = spec.agencies[0]!.id;
   const ttl = options.ttlSeconds;
 
-  const employees = new Array<{ agency: string; token: string }>(agencies.length);
+  // The pool's headroom bands, highest rank last in the list (it arrives last and tops the pool up).
+  const priorities: TokensFile['priorities'] = [];
+  const bands = (spec.headroom ?? []).filter((h) => h.slots > 0).sort((a, b) => a.rank - b.rank);
+  const reserved = bands.reduce((n, h) => n + h.slots, 0);
+  if (options.count > reserved) {
+    let from = options.count - reserved;
+    for (const h of bands) {
+      priorities.push({ class: h.class, rank: h.rank, from, count: h.slots });
+      from += h.slots;
+    }
+  }
+  const classOf = (i: number) => priorities.find((p) => i >= p.from && i < p.from + p.count)?.class;
+
+  const employees = new Array<{ agency: string; token: string; priority?: string }>(agencies.length);
   const batch = 1000;
   for (let start = 0; start < agencies.length; start += batch) {
     const end = Math.min(start + batch, agencies.length);
     const tokens = await Promise.all(
-      agencies.slice(start, end).map((agency, k) => mintToken({ sub: employeeSubject(start + k, options.subjectPrefix), agency, ttlSeconds: ttl }, auth, secret)),
+      agencies.slice(start, end).map((agency, k) => {
+        const priority = classOf(start + k);
+        return mintToken({ sub: employeeSubject(start + k, options.subjectPrefix), agency, ttlSeconds: ttl, ...(priority ? { priority } : {}) }, auth, secret);
+      }),
     );
-    tokens.forEach((token, k) => (employees[start + k] = { agency: agencies[start + k]!, token }));
+    tokens.forEach((token, k) => {
+      const priority = classOf(start + k);
+      employees[start + k] = { agency: agencies[start + k]!, token, ...(priority ? { priority } : {}) };
+    });
   }
   const operator = await mintToken({ sub: 'loadtest-operator', agency: someAgency, roles: ['operator'], ttlSeconds: ttl }, auth, secret);
   const gatewayAgents: Record<string, string> = {};
@@ -88,6 +112,7 @@ export async function prepareTokens(config: AppConfig, options: PrepareOptions):
     }),
     operator,
     gatewayAgents,
+    priorities,
     employees,
   };
 }
@@ -104,6 +129,7 @@ const usage = `usage: npm run loadtest:prepare -- --count <employees> [--pool vp
 Mints tokens for <employees> synthetic employees (loadtest-employee-000001 …), spread over the
 agencies entitled to the pool (each at least its guarantee, none above its maximum), an operator
 token and one gateway-agent token per member, with the broker's configuration (BROKER_CONFIG)
+(the last employees, as many as the pool's reserved headroom, get that priority class)
 and secret (BROKER_JWT_SECRET, or the generated local secret of the embedded default).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -146,9 +172,11 @@ async function main(argv: string[]): Promise<number> {
     const out = resolve(args.out!);
     writeTokensFile(out, tokens);
     const spread = tokens.allocation.map((a) => `${a.id} ${a.count}`).join(', ');
+    const classes = tokens.priorities.map((p) => `${p.count} of class ${p.class} (employees ${p.from + 1}–${p.from + p.count}, for the pool's headroom)`);
     process.stdout.write(
       `wrote ${count} employee tokens for pool ${tokens.pool} to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s (valid until ${tokens.expiresAt})\n` +
-        `agencies: ${spread}\n`,
+        `agencies: ${spread}\n` +
+        (classes.length ? `priority: ${classes.join(', ')}\n` : ''),
     );
     return 0;
   } catch (e) {

@@ -127,7 +127,7 @@ describe('k6 scripts in a stand-in for the init context', () => {
   const small: Record<string, Record<string, string>> = {
     'logon-storm.js': { TARGET: '600', STORM_DURATION: '2m' },
     'peak-hold.js': { TARGET: '600', HOLD: '2m' },
-    'overflow.js': { DEMAND: '600', WAITING: '100' },
+    'overflow.js': { DEMAND: '600', WAITING: '100', ARRIVAL_RATE: '50' },
     'gateway-failure.js': { TARGET: '600', MODE: 'lost' },
     'evening-release.js': { TARGET: '600', RELEASE_DURATION: '2m' },
     'soak.js': { TARGET: '600', SOAK: '10m' },
@@ -158,7 +158,7 @@ describe('k6 scripts in a stand-in for the init context', () => {
   it('stops before a run whose settings cannot work, saying why', () => {
     expect(() => loadScript('logon-storm.js', { TARGET: '601' })).toThrow('the tokens file has 600');
     expect(() => loadScript('peak-hold.js', { TARGET: '10', RENEW_INTERVAL: '90s' })).toThrow('more than half the lease TTL');
-    expect(() => loadScript('overflow.js', { DEMAND: '600', ARRIVALS: '100s' })).toThrow('must stay below the lease TTL');
+    expect(() => loadScript('overflow.js', { DEMAND: '600', RENEW_INTERVAL: '70s' })).toThrow('more than half the lease TTL');
     expect(() => loadScript('gateway-failure.js', { TARGET: '10', MEMBER: 'gw-99' })).toThrow('MEMBER gw-99 is not a member');
     expect(() => loadScript('soak.js', { TARGET: '10', SOAK: '30h' })).toThrow('before the soak ends');
     expect(() => loadScript('peak-hold.js', { TARGET: '10', POOL: 'vdi-desktop' })).toThrow('prepared for pool vpn-statenet');

@@ -9,11 +9,23 @@ import { check, sleep } from 'k6';
 import { SharedArray } from 'k6/data';
 import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
 import { k6Duration } from '../env.js';
+import { expectedHeldByClass } from '../expected.js';
 
 export const TOKENS_FORMAT = 'telework-broker-loadtest-tokens/1';
 
 /** Admission refusals (docs/admission.md); anything else from POST /v1/grants is unexpected. */
-export const REFUSAL_CODES = ['not-entitled', 'employee-at-limit', 'agency-at-maximum', 'pool-unavailable', 'pool-full', 'capacity-reserved'];
+export const REFUSAL_CODES = [
+  'not-entitled',
+  'employee-at-limit',
+  'agency-at-maximum',
+  'pool-unavailable',
+  'pool-full',
+  'capacity-reserved',
+  'headroom-reserved',
+  'waiting-room-full',
+];
+/** Refusals about capacity: they carry Retry-After, and a client may wait in line instead. */
+export const CAPACITY_CODES = ['agency-at-maximum', 'pool-unavailable', 'pool-full', 'capacity-reserved', 'headroom-reserved', 'waiting-room-full'];
 
 export const metrics = {
   /** Answers no scenario expects: 5xx other than capacity refusals, 401, transport errors, malformed bodies. */
@@ -21,6 +33,10 @@ export const metrics = {
   created: new Counter('grants_created'),
   reconnected: new Counter('grants_reconnected'),
   refused: new Counter('grants_refused'),
+  /** Answered 202: a place in the waiting room (asked for with wait, or admissions are paced). */
+  queued: new Counter('grants_queued'),
+  /** Seats claimed after waiting in line. */
+  claimed: new Counter('grants_claimed'),
   renewed: new Counter('sessions_renewed'),
   released: new Counter('sessions_released'),
   /** A session the scenario kept alive was gone (expired or reclaimed) when renewed. */
@@ -42,12 +58,47 @@ export function loadTokens(read) {
   const meta = new SharedArray('loadtest-meta', function () {
     const f = JSON.parse(read());
     if (f.format !== TOKENS_FORMAT) throw new Error(`not a tokens file of ${TOKENS_FORMAT}: run npm run loadtest:prepare`);
-    return [{ pool: f.pool, expiresAt: f.expiresAt, operator: f.operator, gatewayAgents: f.gatewayAgents, allocation: f.allocation, count: f.employees.length }];
+    return [
+      {
+        pool: f.pool,
+        expiresAt: f.expiresAt,
+        operator: f.operator,
+        gatewayAgents: f.gatewayAgents,
+        allocation: f.allocation,
+        priorities: f.priorities || [],
+        count: f.employees.length,
+      },
+    ];
   })[0];
   const employees = new SharedArray('loadtest-employees', function () {
     return JSON.parse(read()).employees;
   });
   return { meta, employees };
+}
+
+/**
+ * The demand of employees [0, n): agencies of the default class, and the
+ * priority groups (prepared last, for the pool's headroom) that fall below n.
+ */
+export function demandOf(tokens, n) {
+  let standardEnd = n;
+  const priority = [];
+  for (const p of tokens.meta.priorities) {
+    if (p.from >= n) continue;
+    standardEnd = Math.min(standardEnd, p.from);
+    priority.push({ rank: p.rank, count: Math.min(n, p.from + p.count) - p.from });
+  }
+  const byAgency = {};
+  for (let i = 0; i < standardEnd; i++) {
+    const a = tokens.employees[i].agency;
+    byAgency[a] = (byAgency[a] || 0) + 1;
+  }
+  return { byAgency, priority };
+}
+
+/** Sessions the broker should hold once the demand of demandOf() is decided (load-tests/lib/expected.js). */
+export function expectedFor(snapshot, demand, without) {
+  return expectedHeldByClass(snapshot, demand.byAgency, demand.priority, without);
 }
 
 /** Stops the run early with a clear sentence when the tokens do not fit the settings. */
@@ -66,6 +117,7 @@ const renewalStatuses = http.expectedStatuses({ min: 200, max: 299 }, 404, 410);
 export function brokerClient(baseUrl, pool) {
   const headers = (token) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' });
   return {
+    poolId: pool,
     grant(token, clientId, name) {
       return http.post(`${baseUrl}/v1/grants`, JSON.stringify({ pool, clientId }), {
         headers: headers(token),
@@ -98,6 +150,23 @@ export function brokerClient(baseUrl, pool) {
     grantRequest(token, clientId) {
       return ['POST', `${baseUrl}/v1/grants`, JSON.stringify({ pool, clientId }), { headers: headers(token), tags: { name: 'hold' }, responseCallback: refusalStatuses }];
     },
+    /** Asks for a seat, waiting in line (202 with a ticket) rather than being refused when there is none. */
+    grantOrWait(token, clientId) {
+      return http.post(`${baseUrl}/v1/grants`, JSON.stringify({ pool, clientId, wait: true }), {
+        headers: headers(token),
+        tags: { name: 'grant' },
+        responseCallback: refusalStatuses,
+      });
+    },
+    checkIn(token, ticket) {
+      return http.post(`${baseUrl}/v1/waiting/${ticket}/check-in`, null, { headers: headers(token), tags: { name: 'check-in' }, responseCallback: renewalStatuses });
+    },
+    claim(token, ticket) {
+      return http.post(`${baseUrl}/v1/waiting/${ticket}/claim`, null, { headers: headers(token), tags: { name: 'claim' }, responseCallback: renewalStatuses });
+    },
+    leave(token, ticket) {
+      return http.del(`${baseUrl}/v1/waiting/${ticket}`, null, { headers: headers(token), tags: { name: 'leave' }, responseCallback: renewalStatuses });
+    },
   };
 }
 
@@ -111,9 +180,23 @@ function problemCode(res) {
 
 /**
  * Classifies an answer to POST /v1/grants and records it:
- * `{ kind: 'created' | 'reconnected', grant }`, `{ kind: 'refused', code }` or `{ kind: 'error', status }`.
+ * `{ kind: 'created' | 'reconnected', grant }`, `{ kind: 'queued', ticket }`,
+ * `{ kind: 'refused', code }` or `{ kind: 'error', status }`.
  */
 export function grantOutcome(res) {
+  if (res.status === 202) {
+    let ticket = null;
+    try {
+      ticket = res.json();
+    } catch (e) {
+      ticket = null;
+    }
+    const ok = ticket !== null && typeof ticket.id === 'string';
+    metrics.unexpected.add(!ok);
+    if (!ok) return { kind: 'error', status: res.status };
+    metrics.queued.add(1, { reason: String(ticket.reason) });
+    return { kind: 'queued', ticket };
+  }
   if (res.status === 201 || res.status === 200) {
     let grant;
     try {
@@ -133,7 +216,7 @@ export function grantOutcome(res) {
     metrics.unexpected.add(false);
     metrics.refused.add(1, { code });
     // Capacity refusals tell the client when to come back.
-    if (code === 'pool-full' || code === 'capacity-reserved' || code === 'agency-at-maximum') {
+    if (CAPACITY_CODES.indexOf(code) >= 0 && code !== 'pool-unavailable') {
       check(res, { 'capacity refusal carries Retry-After': (r) => r.headers['Retry-After'] !== undefined });
     }
     return { kind: 'refused', code };
@@ -151,7 +234,20 @@ export function grantOutcome(res) {
  */
 export function renewSession(api, employees, cache, i, clientId, reconnect) {
   const e = employees[i];
-  const known = cache.get(i);
+  let known = cache.get(i);
+  if (known === undefined && reconnect === 'discover') {
+    // Only sessions that exist: find this client's grant without asking for a new one.
+    const mine = api.mine(e.token);
+    metrics.unexpected.add(mine.status !== 200);
+    if (mine.status !== 200) return { kind: 'error' };
+    const list = mine.json();
+    const live = list.filter((g) => g.pool === api.poolId)[0];
+    if (!live) return { kind: 'none' };
+    cache.set(i, live.id);
+    known = live.id;
+  }
+  // A client that let its session go (or never had one) does not ask for a new one.
+  if (known === undefined && reconnect === false) return { kind: 'none' };
   if (known !== undefined) {
     const res = api.heartbeat(e.token, known);
     if (res.status === 200) {
@@ -166,7 +262,7 @@ export function renewSession(api, employees, cache, i, clientId, reconnect) {
     if (res.status === 410) metrics.lost.add(1);
     metrics.unexpected.add(false);
     cache.delete(i);
-    if (reconnect === false) return { kind: 'gone' };
+    if (reconnect === false || reconnect === 'discover') return { kind: 'gone' };
   }
   const out = grantOutcome(api.grant(e.token, clientId, 'renew'));
   if (out.kind === 'created' || out.kind === 'reconnected') {
@@ -188,7 +284,8 @@ export function renewSession(api, employees, cache, i, clientId, reconnect) {
  * - `range(nowMs)` → `[from, to)`: the employees that hold a session now;
  * - `seed(i)` → `{ id, member }` or null: a grant id known from setup();
  * - `skip(i, member, nowMs)` → true to leave a session unrenewed (a lost gateway's clients);
- * - `reconnect`: false to let a session go when its grant is gone (it was released), rather than ask again;
+ * - `reconnect`: false to let a session go when its grant is gone (it was released), rather than ask
+ *   again; 'discover' to renew only sessions that exist, finding unknown grant ids with GET /v1/grants;
  * - `endAt`: epoch ms at which to stop.
  */
 export function keepAlive(api, employees, clientId, o) {
@@ -223,28 +320,94 @@ export function keepAlive(api, employees, clientId, o) {
 }
 
 /**
- * Makes employees [from, to) hold a session (created, or the live one
- * returned on reconnect), `parallel` requests at a time. For setup(): returns
- * grant ids and member of each (index − from), counts per outcome, and the
- * ids by member.
+ * A client in the waiting room: checks in every `everySeconds` until it is
+ * offered a seat, then claims it. Gives up after `maxSeconds` and leaves the
+ * line. Returns the grant, or null.
  */
-export function holdSessions(api, employees, from, to, clientId, parallel) {
+export function waitForSeat(api, token, ticketId, maxSeconds, everySeconds) {
+  const deadline = Date.now() + maxSeconds * 1000;
+  for (;;) {
+    const res = api.checkIn(token, ticketId);
+    if (res.status !== 200) {
+      metrics.unexpected.add(res.status !== 410 && res.status !== 404);
+      return null; // the ticket is gone: it missed a check-in, or its offer lapsed
+    }
+    metrics.unexpected.add(false);
+    if (res.json('state') === 'offered') {
+      const claim = api.claim(token, ticketId);
+      const ok = claim.status === 201;
+      metrics.unexpected.add(!ok && claim.status !== 410 && claim.status !== 409);
+      if (!ok) return null;
+      metrics.claimed.add(1);
+      return claim.json();
+    }
+    if (Date.now() + everySeconds * 1000 > deadline) {
+      api.leave(token, ticketId);
+      return null;
+    }
+    sleep(everySeconds);
+  }
+}
+
+/** The gateway agents' bulk renewal of every session in `held` (see idsByMember), one request per member. */
+export function renewAllByAgents(api, agents, held) {
+  const byMember = idsByMember(held);
+  for (const member of Object.keys(byMember)) {
+    const res = api.bulkRenew(agents[member], member, byMember[member]);
+    metrics.unexpected.add(res.status !== 200);
+  }
+}
+
+/**
+ * Makes employees [from, to) hold a session (created, or the live one
+ * returned on reconnect), `parallel` requests at a time. For setup():
+ *
+ * - paced at `o.ratePerSecond`, below the broker's admission rate (the
+ *   waiting room paces grants above it: those would wait in line);
+ * - the gateway agents (`o.agents`: member → token) renew everything held so
+ *   far every `o.renewEverySeconds` and once at the end, so sessions made
+ *   early outlive a fill longer than the lease TTL;
+ * - a request that is put in line anyway waits for its seat (`o.waitSeconds`).
+ *
+ * Returns grant ids and member of each (index − from) and counts per outcome.
+ */
+export function holdSessions(api, employees, from, to, clientId, parallel, o) {
   const ids = [];
   const members = [];
-  const counts = { created: 0, reconnected: 0, refused: 0, error: 0 };
+  const counts = { created: 0, reconnected: 0, queued: 0, claimed: 0, refused: 0, error: 0 };
+  const started = Date.now();
+  let renewedAt = started;
   for (let start = from; start < to; start += parallel) {
     const end = Math.min(start + parallel, to);
     const reqs = [];
     for (let i = start; i < end; i++) reqs.push(api.grantRequest(employees[i].token, clientId));
     const answers = http.batch(reqs);
     for (let k = 0; k < answers.length; k++) {
-      const out = grantOutcome(answers[k]);
+      let out = grantOutcome(answers[k]);
       counts[out.kind] += 1;
+      if (out.kind === 'queued') {
+        const grant = waitForSeat(api, employees[start + k].token, out.ticket.id, o.waitSeconds || 60, 2);
+        if (grant) counts.claimed += 1;
+        out = grant ? { grant } : out;
+      }
       ids.push(out.grant ? out.grant.id : null);
       members.push(out.grant ? out.grant.member : null);
     }
+    if (o.agents && Date.now() - renewedAt >= o.renewEverySeconds * 1000) {
+      renewAllByAgents(api, o.agents, { ids, members });
+      renewedAt = Date.now();
+    }
+    const ahead = started + ((end - from) / o.ratePerSecond) * 1000 - Date.now();
+    if (ahead > 0) sleep(ahead / 1000);
   }
+  if (o.agents) renewAllByAgents(api, o.agents, { ids, members });
+  counts.missing = ids.filter((id) => id === null).length;
   return { ids, members, counts };
+}
+
+/** holdSessions options from the common settings: paced at SETUP_RATE, renewed by the gateway agents every 30 s. */
+export function holdOptions(settings, tokens) {
+  return { ratePerSecond: settings.setupRate, agents: tokens.meta.gatewayAgents, renewEverySeconds: 30, waitSeconds: 60 };
 }
 
 /** Grant ids grouped by member, for gateway agents' bulk renewals. */
