@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { createSecretKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type KeyLike } from 'jose';
 import { BrokerError } from '../errors/error-codes';
@@ -28,7 +29,8 @@ export class AuthService {
       const algs = auth.algorithms;
       this.keyPromise =
         auth.mode === 'hs256'
-          ? Promise.resolve(new TextEncoder().encode(this.config.get().jwtSecret!))
+          ? // A key object made once: handing jose raw bytes makes it import the secret on every verification.
+            Promise.resolve(createSecretKey(Buffer.from(this.config.get().jwtSecret!, 'utf8')))
           : auth.mode === 'public-key'
             ? importSPKI(readFileSync(auth.publicKeyFile!, 'utf8'), algs?.[0] ?? 'RS256')
             : Promise.resolve(createRemoteJWKSet(new URL(auth.jwksUrl!), { cooldownDuration: 30_000 }));
