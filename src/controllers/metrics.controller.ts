@@ -7,7 +7,7 @@ import { MetricsService } from '../services/metrics.service';
 /**
  * Prometheus scrape endpoint. No token: Prometheus scrapes it over the
  * cluster network, and in production it must be reachable there only — the
- * ingress must not route /metrics (docs/readme/operations.md says how). It
+ * ingress must not route /metrics (README, "Operations view", says how). It
  * carries no employee data, only pool, member and agency ids from the config.
  */
 @ApiExcludeController()
