@@ -23,7 +23,8 @@
  *   <base>waitowners        hash    owner → their ticket (one per owner and pool)
  *   <base>layers            hash    spec (config file's PoolSpec JSON), overrides (runtime changes JSON), rev,
  *                                   max (effective maxSessionMs, for heartbeats)
- *   <base>started           zset    grant id → createdAt (sessions reaching their maximum duration)
+ *   <base>started           zset    grant id → createdAt (sessions reaching their maximum duration); kept only
+ *                                   while the pool has a maximum (lua/includes/leases.lua)
  *   <base>fail:<member>     zset    failure reporter → time of their last report (circuit breaker window)
  */
 export const DEFAULT_KEY_PREFIX = 'tb:';

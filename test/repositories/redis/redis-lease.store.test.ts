@@ -3,7 +3,7 @@ import type { Grant, GrantResult } from '../../../src/domain/grant';
 import type { LeaseResult } from '../../../src/repositories/lease-store';
 import { poolIndexKey, poolKeys } from '../../../src/repositories/redis/keys';
 import { RedisLeaseStore } from '../../../src/repositories/redis/redis-lease.store';
-import { connect, defaultOptions, deleteUnder, keysUnder, member, newPrefix, openStore, poolSpec, startRedisServer } from './redis-test-utils';
+import { connect, defaultOptions, deleteUnder, keysUnder, member, newPrefix, openStore, poolSpec, share, startRedisServer } from './redis-test-utils';
 
 // What only the Redis store has to show: time from Redis, the key layout, several
 // replicas on one Redis, errors. The admission rules themselves are the contract's
@@ -105,6 +105,41 @@ describe('RedisLeaseStore on Redis', () => {
     expect(await admin.hexists(k.grants, 'g0')).toBe(1);
     expect(await admin.hgetall(k.state)).toEqual({ fence: '30', active: '30', 'm:m1': '15', 'm:m2': '15', 'a:a': '30' });
     expect((await admin.smembers(poolIndexKey(prefix))).sort()).toEqual(['p', 'q']);
+  });
+
+  it('keeps the start-time index only while the pool has a maximum session duration, built once when one is set', async () => {
+    const store = open();
+    const k = poolKeys(prefix, 'p');
+    await store.syncPools([poolSpec({ perEmployeeLimit: 5, members: [member('m1', 2000)], agencies: [share('a', 0, 5000)] })]);
+    // More grants than one HSCAN page, so the rebuild walks several pages.
+    const ids: string[] = [];
+    for (let i = 0; i < 1200; i++) ids.push(created(await store.grant({ pool: 'p', owner: `o${i % 300}`, agency: 'a', clientId: `c${i}`, newGrantId: `p.g${i}` })).id);
+    expect(await admin.exists(k.started)).toBe(0);
+    const setMax = async (maxSessionMs: number | null) => {
+      const layers = (await store.getPoolLayers('p'))!;
+      expect(value(await store.setPoolOverrides('p', { maxSessionMs }, layers.revision)).applied).toBe(true);
+    };
+    await setMax(3_600_000);
+    expect(await admin.zcard(k.started)).toBe(1200);
+    const g = value(await store.get('p', ids[700]!));
+    expect(Number(await admin.zscore(k.started, 'g700'))).toBe(g.createdAt);
+    // New leases are indexed while the maximum stays, released ones leave it.
+    created(await store.grant({ pool: 'p', owner: 'o-new', agency: 'a', clientId: 'c', newGrantId: 'p.gnew' }));
+    value(await store.release('p', ids[0]!));
+    await setMax(1_800_000);
+    expect(await admin.zcard(k.started)).toBe(1200);
+    expect(await admin.zscore(k.started, 'g0')).toBeNull();
+    expect(await admin.zscore(k.started, 'gnew')).not.toBeNull();
+    // Removing the maximum drops the index; later leases are not indexed.
+    await setMax(null);
+    expect(await admin.exists(k.started)).toBe(0);
+    created(await store.grant({ pool: 'p', owner: 'o-late', agency: 'a', clientId: 'c', newGrantId: 'p.glate' }));
+    expect(await admin.exists(k.started)).toBe(0);
+    expect(await store.sessionsEnding('p', 0, Number.MAX_SAFE_INTEGER)).toEqual([]);
+    // Setting a maximum again builds it again, from every lease held.
+    await setMax(600_000);
+    expect(await admin.zcard(k.started)).toBe(1201);
+    expect(await admin.zscore(k.started, 'glate')).not.toBeNull();
   });
 
   it('reads capacities from Redis at every admission: a change one replica writes applies to all at once', async () => {

@@ -49,6 +49,6 @@ local r = {
   fence = redis.call('HINCRBY', key_state(base), 'fence', 1), created = now, ttl = spec.leaseTtlMs,
 }
 local expires = first_expiry(spec, r.ttl, now)
-insert_lease(base, field, r, expires)
+insert_lease(base, field, r, expires, spec)
 audit(base, now, 'claimed', { own = owner, ag = t.agency, m = t.member, g = id, pc = t.class, d = '{"fence":' .. r.fence .. '}' })
 return { OK, grant_reply(id, r, expires), changes }

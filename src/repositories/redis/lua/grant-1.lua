@@ -170,7 +170,7 @@ local r = {
   fence = redis.call('HINCRBY', key_state(base), 'fence', 1), created = now, ttl = spec.leaseTtlMs,
 }
 local expires = first_expiry(spec, r.ttl, now)
-insert_lease(base, field_of_id(pool, new_id), r, expires)
+insert_lease(base, field_of_id(pool, new_id), r, expires, spec)
 remember(new_id, r, expires)
 audit(base, now, 'granted', { own = owner, ag = agency, m = r.member, g = new_id, pc = pc, d = '{"fence":' .. r.fence .. '}' })
 return { CREATED, grant_reply(new_id, r, expires), expired, changes }

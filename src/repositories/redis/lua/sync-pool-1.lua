@@ -23,6 +23,7 @@
 --- @include "clock"
 --- @include "keys"
 --- @include "queue"
+--- @include "leases"
 
 local base = KEYS[1]
 local layers = key_layers(base)
@@ -36,7 +37,16 @@ if ARGV[4] ~= '' then cjson.decode(ARGV[4]) redis.call('HSET', layers, 'override
 local rev = redis.call('HINCRBY', layers, 'rev', 1)
 redis.call('SET', key_config(base), ARGV[5])
 -- Heartbeats read the maximum session duration from here rather than decode the definition.
-if type(effective.maxSessionMs) == 'number' then redis.call('HSET', layers, 'max', effective.maxSessionMs) else redis.call('HDEL', layers, 'max') end
+-- The start-time index follows it (includes/leases.lua): built from the grant records when a
+-- maximum appears, dropped when it goes, left alone while one stays (every lease since is in it).
+local had_max = redis.call('HEXISTS', layers, 'max') == 1
+if type(effective.maxSessionMs) == 'number' then
+  redis.call('HSET', layers, 'max', effective.maxSessionMs)
+  if not had_max then started_index_rebuild(base) end
+else
+  redis.call('HDEL', layers, 'max')
+  started_index_drop(base)
+end
 redis.call('HSETNX', key_state(base), 'fence', 0)
 redis.call('HSETNX', key_state(base), 'active', 0)
 

@@ -50,11 +50,15 @@ local function find_lease(base, field)
   return r
 end
 
-local function insert_lease(base, field, r, expires)
+-- The start-time index <base>started serves sessionsEnding only, so it is kept only while the
+-- effective definition sets a maximum session duration (spec.maxSessionMs): pools without one
+-- pay nothing for it. sync-pool-1.lua builds it from the grant records when a maximum is set
+-- and drops it when the maximum is removed (started_index_rebuild / started_index_drop).
+local function insert_lease(base, field, r, expires, spec)
   local state = key_state(base)
   redis.call('HSET', key_grants(base), field, pack_record(r))
   redis.call('ZADD', key_member_expiry(base, r.member), expires, field)
-  redis.call('ZADD', key_started(base), r.created, field)
+  if type(spec.maxSessionMs) == 'number' then redis.call('ZADD', key_started(base), r.created, field) end
   owner_index_add(base, r.owner, field)
   redis.call('HINCRBY', state, 'active', 1)
   redis.call('HINCRBY', state, 'm:' .. r.member, 1)
@@ -74,4 +78,29 @@ end
 
 local function renew_lease(base, field, r, expires)
   redis.call('ZADD', key_member_expiry(base, r.member), 'XX', expires, field)
+end
+
+-- Builds <base>started from the grant records (createdAt of every lease held), in batches so
+-- no single command takes an unbounded argument list. Runs once, when a maximum is set on a
+-- pool that had none.
+local STARTED_BATCH = 500
+
+local function started_index_rebuild(base)
+  local started = key_started(base)
+  redis.call('DEL', started)
+  local cursor = '0'
+  repeat
+    local page = redis.call('HSCAN', key_grants(base), cursor, 'COUNT', STARTED_BATCH)
+    cursor = page[1]
+    local flat, args = page[2], {}
+    for i = 1, #flat, 2 do
+      args[#args + 1] = unpack_record(flat[i + 1]).created
+      args[#args + 1] = flat[i]
+    end
+    if #args > 0 then redis.call('ZADD', started, unpack(args)) end
+  until cursor == '0'
+end
+
+local function started_index_drop(base)
+  redis.call('DEL', key_started(base))
 end
