@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createSecretKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type KeyLike } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
 import { PseudonymService } from '../services/pseudonym.service';
@@ -12,11 +13,28 @@ import { roles as knownRoles, type Role } from './token-minter';
 const agencyPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const memberRefPattern = /^[a-z0-9][a-z0-9-]{0,62}\/[a-z0-9][a-z0-9-]{0,62}$/;
 
+/**
+ * Verified tokens kept, most recently used first. A client sends the same token with every
+ * heartbeat and release, and verifying it (signature, claims, pseudonym) is a large share of
+ * a request's CPU (docs/performance.md). Keyed by the whole token string, signature included,
+ * so only the exact bytes that verified are ever served; failures are never kept.
+ */
+export const TOKEN_CACHE_MAX = 20_000;
+/** An entry is kept at most this long, and never past the token's `exp`: a key the identity provider withdraws stops being honoured within it. */
+export const TOKEN_CACHE_MAX_AGE_MS = 5 * 60_000;
+
+interface CachedToken {
+  readonly principal: Principal;
+  /** Epoch ms, the earlier of the token's exp and TOKEN_CACHE_MAX_AGE_MS after verification: not served at or after it. */
+  readonly until: number;
+}
+
 /** Verifies bearer tokens (HS256 secret, a PEM public key, or a JWKS URL) and turns them into a Principal. */
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger(AuthService.name);
   private keyPromise: Promise<Uint8Array | KeyLike | JWTVerifyGetKey> | null = null;
+  private readonly verified = new LRUCache<string, CachedToken>({ max: TOKEN_CACHE_MAX });
 
   constructor(
     private readonly config: ConfigRepository,
@@ -53,6 +71,12 @@ export class AuthService {
   }
 
   async verify(token: string): Promise<Principal> {
+    const now = Date.now();
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (now < hit.until) return hit.principal;
+      this.verified.delete(token);
+    }
     const { auth } = this.config.get().broker;
     let payload: JWTPayload;
     try {
@@ -68,7 +92,14 @@ export class AuthService {
       this.logger.error(`token verification failed: ${(e as Error).message}`);
       throw new BrokerError('token-invalid', 'the token could not be verified');
     }
-    return this.principalOf(payload);
+    const principal = this.principalOf(payload);
+    // Only tokens with an expiry are kept, and only until it (without the clock tolerance jose
+    // allows: past exp, the next request verifies again and gets jose's answer).
+    if (typeof payload.exp === 'number') {
+      const until = Math.min(payload.exp * 1000, now + TOKEN_CACHE_MAX_AGE_MS);
+      if (until > now) this.verified.set(token, { principal, until }, { ttl: until - now });
+    }
+    return principal;
   }
 
   private principalOf(payload: JWTPayload): Principal {

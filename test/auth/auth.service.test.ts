@@ -102,4 +102,81 @@ describe('AuthService', () => {
     // Unknown roles are ignored; no role at all means employee.
     expect([...(await auth.verify(await sign(key, 'HS256', { roles: ['root'] }))).roles]).toEqual(['employee']);
   });
+
+  describe('verified-token cache', () => {
+    const secret = 's'.repeat(40);
+    const key = new TextEncoder().encode(secret);
+    const T0 = Date.parse('2026-11-23T08:00:00Z');
+    // Signs with iat/exp on the faked clock (jose reads it too).
+    const signAt = (expiresIn: string, k: Uint8Array = key) =>
+      new SignJWT({ agency: 'alpha' }).setProtectedHeader({ alg: 'HS256' }).setSubject('emp-1').setIssuer('idp').setAudience('broker').setIssuedAt().setExpirationTime(expiresIn).sign(k);
+    let auth: AuthService;
+    let verifications: jest.SpyInstance;
+
+    beforeEach(() => {
+      jest.useFakeTimers({ now: T0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      auth = service({ mode: 'hs256' }, secret);
+      // Every full verification ends in one pseudonymisation of the subject; a cache hit makes none.
+      verifications = jest.spyOn(PseudonymService.prototype, 'of');
+    });
+    afterEach(() => {
+      jest.useRealTimers();
+      jest.restoreAllMocks();
+    });
+
+    it('serves a token that verified from the cache, the same principal', async () => {
+      const token = await signAt('10m');
+      const first = await auth.verify(token);
+      const again = await auth.authenticate(`Bearer ${token}`);
+      expect(again).toEqual(first);
+      expect(verifications).toHaveBeenCalledTimes(1);
+    });
+
+    it('never serves an expired token: at exp it is verified again and, past the clock tolerance, refused', async () => {
+      const token = await signAt('1m');
+      await auth.verify(token);
+      jest.advanceTimersByTime(59_000);
+      await auth.verify(token);
+      expect(verifications).toHaveBeenCalledTimes(1);
+      jest.advanceTimersByTime(1_000); // exactly exp: within jose's 5 s tolerance, but not from the cache
+      await auth.verify(token);
+      expect(verifications).toHaveBeenCalledTimes(2);
+      jest.advanceTimersByTime(6_000); // past exp + tolerance
+      expect(await codeOf(auth.verify(token))).toBe('token-expired');
+      expect(await codeOf(auth.authenticate(`Bearer ${token}`))).toBe('token-expired');
+      expect(verifications).toHaveBeenCalledTimes(2);
+    });
+
+    it('keeps an entry at most five minutes, however long the token lives', async () => {
+      const token = await signAt('2h');
+      await auth.verify(token);
+      jest.advanceTimersByTime(5 * 60_000 - 1);
+      await auth.verify(token);
+      expect(verifications).toHaveBeenCalledTimes(1);
+      jest.advanceTimersByTime(1);
+      await auth.verify(token);
+      expect(verifications).toHaveBeenCalledTimes(2);
+    });
+
+    it('never serves a forged token: the same claims with another signature, or signed with another key, are refused', async () => {
+      const token = await signAt('10m');
+      await auth.verify(token);
+      const [header, payload, signature] = token.split('.') as [string, string, string];
+      const flipped = signature[0] === 'A' ? 'B' : 'A';
+      expect(await codeOf(auth.verify(`${header}.${payload}.${flipped}${signature.slice(1)}`))).toBe('token-invalid');
+      expect(await codeOf(auth.verify(`${header}.${payload}.`))).toBe('token-invalid');
+      expect(await codeOf(auth.verify(await signAt('10m', new TextEncoder().encode('x'.repeat(40)))))).toBe('token-invalid');
+      // A refused token is not kept either: asking again is refused again.
+      const forged = `${header}.${payload}.${flipped}${signature.slice(1)}`;
+      expect(await codeOf(auth.verify(forged))).toBe('token-invalid');
+      expect(verifications).toHaveBeenCalledTimes(1);
+    });
+
+    it('does not keep a token without an expiry', async () => {
+      const token = await new SignJWT({ agency: 'alpha' }).setProtectedHeader({ alg: 'HS256' }).setSubject('emp-1').setIssuer('idp').setAudience('broker').sign(key);
+      await auth.verify(token);
+      await auth.verify(token);
+      expect(verifications).toHaveBeenCalledTimes(2);
+    });
+  });
 });

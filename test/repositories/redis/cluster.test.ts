@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { poolBase } from '../../../src/repositories/redis/keys';
 import { RedisLeaseStore } from '../../../src/repositories/redis/redis-lease.store';
 import { describeLeaseStoreContract } from '../lease-store.contract';
-import { defaultOptions, deleteUnder, keysUnder, member, newPrefix, poolSpec, share, startRedisServer, type RedisServer } from './redis-test-utils';
+import { defaultOptions, deleteUnder, keysUnder, member, newPrefix, poolSpec, share, startRedisServer, storeClient, type RedisServer } from './redis-test-utils';
 
 // Redis Cluster: a node with cluster mode on (one node owning every slot, so a plain
 // client gets no redirects). Redis 7 then refuses any script declared with a `#!lua`
@@ -36,7 +36,7 @@ describe('RedisLeaseStore on a Redis Cluster node', () => {
 
   describeLeaseStoreContract('redis, cluster mode', async ({ clock, options }) => {
     const prefix = newPrefix();
-    const store = new RedisLeaseStore(new Redis({ host: '127.0.0.1', port: PORT, maxRetriesPerRequest: 1 }), {
+    const store = new RedisLeaseStore(storeClient(PORT), {
       ...defaultOptions,
       ...options,
       clock,

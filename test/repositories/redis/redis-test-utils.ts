@@ -21,6 +21,11 @@ export function connect(port = SHARED_REDIS.port): Redis {
   return new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, lazyConnect: false });
 }
 
+/** A store's client, with the options the broker gives its own (src/repositories/lease-store.provider.ts): auto-pipelining on. */
+export function storeClient(port = SHARED_REDIS.port): Redis {
+  return new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true });
+}
+
 /** Every key under a prefix (SCAN, never KEYS on a shared server). */
 export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
   const keys: string[] = [];
@@ -45,7 +50,7 @@ export const defaultOptions: LeaseStoreOptions = { reapBatch: 100, bulkRenewalGr
 
 /** A store on its own client, as one broker replica would have. */
 export function openStore(prefix: string, options: Partial<LeaseStoreOptions> = {}, port = SHARED_REDIS.port): RedisLeaseStore {
-  return new RedisLeaseStore(connect(port), { ...defaultOptions, ...options, keyPrefix: prefix });
+  return new RedisLeaseStore(storeClient(port), { ...defaultOptions, ...options, keyPrefix: prefix });
 }
 
 export const member = (id: string, maxSessions: number, state: MemberSpec['state'] = 'active'): MemberSpec => ({ id, maxSessions, state });
