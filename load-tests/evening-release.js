@@ -22,8 +22,7 @@ import {
   baseThresholds,
   brokerClient,
   checkTokens,
-  holdOptions,
-  holdSessions,
+  holdAtStart,
   keepAlive,
   keepAliveScenario,
   latencyThresholds,
@@ -80,12 +79,9 @@ export const options = {
 };
 
 export function setup() {
-  const before = readPool(api, tokens.meta.operator);
-  if (!before) throw new Error(`cannot read pool ${S.pool} at ${S.baseUrl}`);
-  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL, holdOptions(S, tokens));
-  if (held.counts.missing > 0) throw new Error(`could not hold all ${TARGET} sessions (${JSON.stringify(held.counts)})`);
+  const { held, others } = holdAtStart(api, tokens, S, TARGET, PARALLEL);
   console.log(`evening release: ${TARGET} sessions end in ${DURATION}s (${plan.compression.toFixed(1)}x the real evening), peak ${plan.peakPerSecond.toFixed(0)}/s`);
-  return { ids: held.ids, members: held.members, others: before.active - held.counts.reconnected };
+  return { ids: held.ids, members: held.members, others };
 }
 
 export function logoff(data) {

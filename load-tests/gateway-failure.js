@@ -35,8 +35,7 @@ import {
   demandOf,
   expectedFor,
   grantOutcome,
-  holdOptions,
-  holdSessions,
+  holdAtStart,
   keepAlive,
   keepAliveScenario,
   latencyThresholds,
@@ -112,14 +111,11 @@ export const options = {
 };
 
 export function setup() {
-  const before = readPool(api, tokens.meta.operator);
-  if (!before) throw new Error(`cannot read pool ${S.pool} at ${S.baseUrl}`);
-  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL, holdOptions(S, tokens));
-  if (held.counts.missing > 0) throw new Error(`could not hold all ${TARGET} sessions (${JSON.stringify(held.counts)})`);
+  const { held, others } = holdAtStart(api, tokens, S, TARGET, PARALLEL);
   const onMember = [];
   for (let i = 0; i < TARGET; i++) if (held.members[i] === MEMBER) onMember.push(i);
   console.log(`gateway failure (${MODE}${MOVING ? ', clients move' : ''}): ${TARGET} held, ${onMember.length} on ${MEMBER}; it fails ${FAIL_AT}s in`);
-  return { ids: held.ids, members: held.members, onMember, others: before.active - held.counts.reconnected };
+  return { ids: held.ids, members: held.members, onMember, others };
 }
 
 export function keepAliveSessions(data) {

@@ -23,15 +23,13 @@ import {
   baseThresholds,
   brokerClient,
   checkTokens,
-  holdOptions,
-  holdSessions,
+  holdAtStart,
   idsByMember,
   keepAlive,
   keepAliveScenario,
   latencyThresholds,
   loadTokens,
   metrics,
-  readPool,
   verifyCount,
 } from './lib/k6/broker.js';
 
@@ -78,17 +76,14 @@ export const options = {
 };
 
 export function setup() {
-  const before = readPool(api, tokens.meta.operator);
-  if (!before) throw new Error(`cannot read pool ${S.pool} at ${S.baseUrl}`);
   const started = Date.now();
-  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL, holdOptions(S, tokens));
+  const { held, others } = holdAtStart(api, tokens, S, TARGET, PARALLEL);
   const c = held.counts;
   console.log(
     `peak hold: ${TARGET} sessions in ${((Date.now() - started) / 1000).toFixed(1)} s (created ${c.created}, already held ${c.reconnected}, ` +
       `refused ${c.refused}, errors ${c.error}); holding for ${HOLD}s`,
   );
-  if (c.missing > 0) throw new Error(`could not hold all ${TARGET} sessions: is the pool large enough and empty of other load?`);
-  return { ids: held.ids, members: held.members, activeBefore: before.active - c.reconnected };
+  return { ids: held.ids, members: held.members, activeBefore: others };
 }
 
 export function keepAliveSessions(data) {

@@ -25,14 +25,12 @@ import {
   brokerClient,
   checkTokens,
   grantOutcome,
-  holdOptions,
-  holdSessions,
+  holdAtStart,
   keepAlive,
   keepAliveScenario,
   latencyThresholds,
   loadTokens,
   metrics,
-  readPool,
   verifyCount,
 } from './lib/k6/broker.js';
 
@@ -87,12 +85,9 @@ export const options = {
 };
 
 export function setup() {
-  const before = readPool(api, tokens.meta.operator);
-  if (!before) throw new Error(`cannot read pool ${S.pool} at ${S.baseUrl}`);
-  const held = holdSessions(api, tokens.employees, 0, TARGET, S.clientId, PARALLEL, holdOptions(S, tokens));
-  if (held.counts.missing > 0) throw new Error(`could not hold all ${TARGET} sessions (${JSON.stringify(held.counts)})`);
+  const { held, others } = holdAtStart(api, tokens, S, TARGET, PARALLEL);
   console.log(`soak: ${TARGET} sessions held for ${SOAK}s with ${CHURN} logoff+logon per second`);
-  return { ids: held.ids, members: held.members, others: before.active - held.counts.reconnected };
+  return { ids: held.ids, members: held.members, others };
 }
 
 export function keepAliveSessions(data) {

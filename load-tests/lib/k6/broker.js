@@ -423,6 +423,20 @@ export function idsByMember(held) {
 }
 
 /** Reads the pool as the broker counts it; records the gauge and the capacity check. Null if it cannot be read. */
+/**
+ * The setup() of the scenarios that start at a peak: reads the pool, holds `target` sessions and fails
+ * the run if any could not be held. `others` is what the pool held that this run did not create.
+ */
+export function holdAtStart(api, tokens, S, target, parallel) {
+  const before = readPool(api, tokens.meta.operator);
+  if (!before) throw new Error(`cannot read pool ${S.pool} at ${S.baseUrl}`);
+  const held = holdSessions(api, tokens.employees, 0, target, S.clientId, parallel, holdOptions(S, tokens));
+  if (held.counts.missing > 0) {
+    throw new Error(`could not hold all ${target} sessions (${JSON.stringify(held.counts)}): is the pool large enough and empty of other load?`);
+  }
+  return { held, others: before.active - held.counts.reconnected };
+}
+
 export function readPool(api, operatorToken) {
   const res = api.pool(operatorToken);
   const ok = check(res, { 'pool snapshot readable': (r) => r.status === 200 });
