@@ -15,17 +15,14 @@ import { grantView } from './views';
 @ApiBearerAuth()
 @Controller('v1/grants')
 export class GrantsController {
-  private readonly hosts: Map<string, string>;
 
   constructor(
     private readonly grants: GrantService,
     private readonly waiting: WaitingRoomService,
-    config: ConfigRepository,
-  ) {
-    this.hosts = new Map(config.get().broker.pools.flatMap((p) => p.members.filter((m) => m.host).map((m) => [`${p.id}/${m.id}`, m.host!] as const)));
-  }
+    private readonly config: ConfigRepository,
+  ) {}
 
-  private view = (who: Principal) => (g: Parameters<typeof grantView>[0]) => grantView(g, who, (p, m) => this.hosts.get(`${p}/${m}`));
+  private view = (who: Principal) => (g: Parameters<typeof grantView>[0]) => grantView(g, who, this.config.memberHost);
 
   @Post()
   @ApiOperation({ summary: 'Request a session (VPN tunnel or virtual desktop) in a pool' })

@@ -14,14 +14,11 @@ import { grantView } from './views';
 @ApiBearerAuth()
 @Controller('v1/waiting')
 export class WaitingController {
-  private readonly hosts: Map<string, string>;
 
   constructor(
     private readonly waiting: WaitingRoomService,
-    config: ConfigRepository,
-  ) {
-    this.hosts = new Map(config.get().broker.pools.flatMap((p) => p.members.filter((m) => m.host).map((m) => [`${p.id}/${m.id}`, m.host!] as const)));
-  }
+    private readonly config: ConfigRepository,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Your places in line, in every pool' })
@@ -54,7 +51,7 @@ export class WaitingController {
   @ApiResponse({ status: 201, type: GrantView })
   @ApiProblems(400, 404, 409, 410)
   async claim(@CurrentPrincipal() who: Principal, @Param('id') id: string): Promise<GrantView> {
-    return grantView(await this.waiting.claim(who, id), who, (p, m) => this.hosts.get(`${p}/${m}`));
+    return grantView(await this.waiting.claim(who, id), who, this.config.memberHost);
   }
 
   @Delete(':id')

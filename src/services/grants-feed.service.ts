@@ -21,17 +21,14 @@ export const GRANTS_TOPIC = 'grants';
 @Injectable()
 export class GrantsFeedService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(GrantsFeedService.name);
-  private readonly hosts: Map<string, string>;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
     private readonly live: LiveUpdatesService,
     private readonly grants: GrantService,
     private readonly events: BrokerEvents,
-    config: ConfigRepository,
-  ) {
-    this.hosts = new Map(config.get().broker.pools.flatMap((p) => p.members.filter((m) => m.host).map((m) => [`${p.id}/${m.id}`, m.host!] as const)));
-  }
+    private readonly config: ConfigRepository,
+  ) {}
 
   onModuleInit(): void {
     this.live.defineTopic({
@@ -69,6 +66,6 @@ export class GrantsFeedService implements OnModuleInit, OnApplicationBootstrap, 
   private view(g: Grant, who: Principal | null): GrantView {
     // Built as the owner sees it (no owner field), whoever caused the change.
     const asOwner: Principal = who ?? { owner: g.owner, agency: g.agency, roles: new Set(['employee']), members: null };
-    return grantView(g, asOwner, (p, m) => this.hosts.get(`${p}/${m}`));
+    return grantView(g, asOwner, this.config.memberHost);
   }
 }

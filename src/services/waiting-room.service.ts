@@ -24,7 +24,6 @@ export const WAITING_TOPIC = 'waiting';
 @Injectable()
 export class WaitingRoomService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly log = new Logger(WaitingRoomService.name);
-  private readonly hosts: Map<string, string>;
   private off: (() => void) | null = null;
 
   constructor(
@@ -33,7 +32,6 @@ export class WaitingRoomService implements OnModuleInit, BeforeApplicationShutdo
     private readonly events: BrokerEvents,
     private readonly config: ConfigRepository,
   ) {
-    this.hosts = new Map(config.get().broker.pools.flatMap((p) => p.members.filter((m) => m.host).map((m) => [`${p.id}/${m.id}`, m.host!] as const)));
   }
 
   onModuleInit(): void {
@@ -103,7 +101,7 @@ export class WaitingRoomService implements OnModuleInit, BeforeApplicationShutdo
   }
 
   view(t: WaitTicket): WaitTicketView {
-    const host = t.offer ? this.hosts.get(`${t.pool}/${t.offer.member}`) : undefined;
+    const host = t.offer ? this.config.memberHost(t.pool, t.offer.member) : undefined;
     return {
       id: t.id,
       pool: t.pool,
