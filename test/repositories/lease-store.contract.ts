@@ -5,7 +5,8 @@
  * Time moves only through the injected clock (`now`), never by sleeping.
  */
 import type { Grant, GrantCommand, GrantResult, PoolSnapshot } from '../../src/domain/grant';
-import type { AgencyShare, MemberSpec, PoolSpec } from '../../src/domain/pool-spec';
+import type { PoolSpec } from '../../src/domain/pool-spec';
+import { member, poolSpec as pool, share } from '../support/pool-spec';
 import type { LeaseResult, LeaseStore, LeaseStoreOptions } from '../../src/repositories/lease-store';
 import { describeOperationsContract } from './operations.contract';
 
@@ -20,23 +21,7 @@ const GRACE = 60_000;
 const IDEM_TTL = 600_000;
 const RETRY = 30;
 
-const member = (id: string, maxSessions: number, state: MemberSpec['state'] = 'active'): MemberSpec => ({ id, maxSessions, state });
-const share = (id: string, guaranteed: number, maximum: number): AgencyShare => ({ id, guaranteed, maximum });
 
-function pool(overrides: Partial<PoolSpec> = {}): PoolSpec {
-  return {
-    id: 'p',
-    kind: 'vpn',
-    strategy: 'breadth-first',
-    licenceLimit: null,
-    perEmployeeLimit: 1,
-    leaseTtlMs: TTL,
-    retryAfterSeconds: RETRY,
-    members: [member('m1', 10), member('m2', 10)],
-    agencies: [share('a', 0, 100), share('b', 0, 100)],
-    ...overrides,
-  };
-}
 
 function value<T>(r: LeaseResult<T>): T {
   if (!r.ok) throw new Error(`expected success, got failure '${r.failure}'`);

@@ -8,33 +8,18 @@
 import type { AuditRecord } from '../../src/domain/audit';
 import type { Grant, GrantResult } from '../../src/domain/grant';
 import type { PoolOverrides } from '../../src/domain/pool-overrides';
-import type { MemberSpec, PoolSpec } from '../../src/domain/pool-spec';
+import type { PoolSpec } from '../../src/domain/pool-spec';
 import type { AuditQuery, LeaseResult, LeaseStore, LeaseStoreOptions } from '../../src/repositories/lease-store';
+import { member, poolSpec } from '../support/pool-spec';
 import type { MakeLeaseStore } from './lease-store.contract';
 
 const T0 = 1_700_000_000_000;
 const TTL = 120_000;
+/** Members of two: small enough to fill in a few steps. */
+const pool = (overrides: Partial<PoolSpec> = {}): PoolSpec => poolSpec({ members: [member('m1', 2), member('m2', 2)], ...overrides });
 const MIN = 60_000;
 
-const member = (id: string, maxSessions: number, state: MemberSpec['state'] = 'active'): MemberSpec => ({ id, maxSessions, state });
 
-function pool(overrides: Partial<PoolSpec> = {}): PoolSpec {
-  return {
-    id: 'p',
-    kind: 'vpn',
-    strategy: 'breadth-first',
-    licenceLimit: null,
-    perEmployeeLimit: 1,
-    leaseTtlMs: TTL,
-    retryAfterSeconds: 30,
-    members: [member('m1', 2), member('m2', 2)],
-    agencies: [
-      { id: 'a', guaranteed: 0, maximum: 100 },
-      { id: 'b', guaranteed: 0, maximum: 100 },
-    ],
-    ...overrides,
-  };
-}
 
 function value<T>(r: LeaseResult<T>): T {
   if (!r.ok) throw new Error(`expected success, got failure '${r.failure}'`);

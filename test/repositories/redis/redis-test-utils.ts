@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import type { AgencyShare, MemberSpec, PoolSpec } from '../../../src/domain/pool-spec';
 import type { LeaseStoreOptions } from '../../../src/repositories/lease-store';
 import { RedisLeaseStore } from '../../../src/repositories/redis/redis-lease.store';
 
@@ -53,23 +52,7 @@ export function openStore(prefix: string, options: Partial<LeaseStoreOptions> = 
   return new RedisLeaseStore(storeClient(port), { ...defaultOptions, ...options, keyPrefix: prefix });
 }
 
-export const member = (id: string, maxSessions: number, state: MemberSpec['state'] = 'active'): MemberSpec => ({ id, maxSessions, state });
-export const share = (id: string, guaranteed: number, maximum: number): AgencyShare => ({ id, guaranteed, maximum });
 
-export function poolSpec(overrides: Partial<PoolSpec> = {}): PoolSpec {
-  return {
-    id: 'p',
-    kind: 'vpn',
-    strategy: 'breadth-first',
-    licenceLimit: null,
-    perEmployeeLimit: 1,
-    leaseTtlMs: 120_000,
-    retryAfterSeconds: 30,
-    members: [member('m1', 10), member('m2', 10)],
-    agencies: [share('a', 0, 100), share('b', 0, 100)],
-    ...overrides,
-  };
-}
 
 /** A throw-away redis-server on a loopback port of this area's range (6380–6389). */
 export interface RedisServer {
@@ -110,3 +93,5 @@ export async function startRedisServer(port: number, extraArgs: string[] = []): 
     },
   };
 }
+
+export { member, poolSpec, share } from '../../support/pool-spec';
