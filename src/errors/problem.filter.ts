@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BrokerError } from './error-codes';
-import { fromFastifyError, problemOf } from './problem';
+import { problemOf } from './problem';
 
 /**
  * The one place that turns errors into HTTP answers: application/problem+json
@@ -21,8 +21,8 @@ export class ProblemFilter implements ExceptionFilter {
 
 export function toBrokerError(exception: unknown, logger: Logger): BrokerError {
   if (exception instanceof BrokerError) return exception;
-  const fastify = fromFastifyError(exception as { code?: string; statusCode?: number });
-  if (fastify) return fastify;
+  // Fastify's own errors (body limit, media type) reach here as HttpExceptions with their status; the JSON
+  // parser (app.factory.ts) raises malformed-json itself.
   if (exception instanceof HttpException) {
     switch (exception.getStatus()) {
       case HttpStatus.NOT_FOUND:
