@@ -6,9 +6,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { figures, summary, tableHeader, tableRow, type RunFigures } from './lib/report';
+import { faultFigures, faultSummary, figures, summary, tableHeader, tableRow, type FaultFigures, type RunFigures } from './lib/report';
 import { randomSeed } from './lib/random';
-import { describeFailures, randomPlan, runPlan } from './lib/run';
+import { describeFailures, describeFaults, randomPlan, runPlan } from './lib/run';
 
 const { values } = parseArgs({
   options: {
@@ -29,26 +29,39 @@ console.log(`fault campaign: ${runs} run(s) per topology (${topologies.join(', '
 
 (async () => {
   const rows: RunFigures[] = [];
+  const faults: FaultFigures[] = [];
   const failures: string[] = [];
   for (const topology of topologies) {
     for (let i = 0; i < runs; i++) {
       const seed = (base + i) | 0;
       const plan = randomPlan(seed, topology);
       console.log(`\nrun ${i + 1}/${runs} ${topology} seed ${seed} (${plan.persistence}): ${plan.faults.join(', ')}`);
-      const r = await runPlan(plan, { redis: 20010, sentinel: 20030, cluster: 20110, brokers: 20250 }, { log: console.log });
+      let r;
+      try {
+        r = await runPlan(plan, { redis: 20010, sentinel: 20030, cluster: 20110, brokers: 20250 });
+      } catch (e) {
+        // The harness itself failed (a topology that did not settle): counted, shown, and the campaign goes on.
+        failures.push(`seed ${seed}: run aborted: ${(e as Error).message}`);
+        console.log(failures[failures.length - 1]);
+        continue;
+      }
       const f = figures(r);
       rows.push(f);
+      faults.push(...faultFigures(r));
       console.log(tableHeader());
       console.log(tableRow(f));
+      console.log(describeFaults(r).join('\n'));
       if (r.failing.length) {
         const d = describeFailures(r, 3);
         failures.push(d);
         console.log(d);
       }
-      if (values.json) writeFileSync(values.json, JSON.stringify({ base, rows }, null, 1));
+      if (values.json) writeFileSync(values.json, JSON.stringify({ base, rows, faults }, null, 1));
     }
   }
-  console.log(`\n${tableHeader()}\n${rows.map(tableRow).join('\n')}\n\n${summary(rows)}`);
+  const aborted = failures.filter((f) => f.includes('run aborted'));
+  if (aborted.length) console.log(`\n${aborted.length} run(s) aborted:\n${aborted.join('\n')}`);
+  console.log(`\n${tableHeader()}\n${rows.map(tableRow).join('\n')}\n\n${summary(rows)}\n\n${faultSummary(faults)}`);
   process.exit(failures.length ? 1 : 0);
 })().catch((e) => {
   console.error(e);

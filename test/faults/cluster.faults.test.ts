@@ -1,5 +1,5 @@
 import { figures, tableHeader, tableRow } from './lib/report';
-import { describeFailures, runPlan, type RunPlan } from './lib/run';
+import { describeFailures, describeFaults, runPlan, type RunPlan } from './lib/run';
 
 /** The fault suite on Redis Cluster (3 masters + 3 replicas): a graceful CLUSTER FAILOVER and a killed master. */
 const PORTS = { redis: 20000, sentinel: 20020, cluster: 20100, brokers: 20210 };
@@ -11,7 +11,7 @@ describe('faults on Redis Cluster', () => {
 
   it('keeps every promise through CLUSTER FAILOVER and a killed master', async () => {
     const r = await runPlan(plan, PORTS);
-    console.log(`seed ${plan.seed}\n${tableHeader()}\n${tableRow(figures(r))}\n${r.faults.map((f) => `  ${f.kind}: ${f.detail}`).join('\n')}`);
+    console.log(`seed ${plan.seed}\n${tableHeader()}\n${tableRow(figures(r))}\n${describeFaults(r).join('\n')}`);
     expect(r.confirmedGrants).toBeGreaterThan(20);
     if (r.failing.length) throw new Error(describeFailures(r));
   });

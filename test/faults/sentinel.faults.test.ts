@@ -1,5 +1,5 @@
 import { figures, tableHeader, tableRow } from './lib/report';
-import { describeFailures, runPlan, type RunPlan } from './lib/run';
+import { describeFailures, describeFaults, runPlan, type RunPlan } from './lib/run';
 
 /**
  * Three broker replicas on Redis with one replica and three Sentinels, concurrent employees,
@@ -20,7 +20,7 @@ describe('faults on Redis Sentinel', () => {
 
   it.each(plans.map((p) => [p.faults.join(', '), p] as const))('keeps every promise through %s', async (_, plan) => {
     const r = await runPlan(plan, PORTS);
-    console.log(`seed ${plan.seed}\n${tableHeader()}\n${tableRow(figures(r))}\n${r.faults.map((f) => `  ${f.kind}: ${f.detail}`).join('\n')}`);
+    console.log(`seed ${plan.seed}\n${tableHeader()}\n${tableRow(figures(r))}\n${describeFaults(r).join('\n')}`);
     expect(r.confirmedGrants).toBeGreaterThan(20); // the workload ran through the faults
     if (r.failing.length) throw new Error(describeFailures(r));
   });

@@ -88,3 +88,47 @@ export function summary(rows: RunFigures[]): string {
       `seconds to first confirmed write after a failover: median ${median?.toFixed(1) ?? '-'}, max ${recov.length ? recov[recov.length - 1]!.toFixed(1) : '-'}`,
   ].join('\n');
 }
+
+/** One fault as the campaign summarizes it per kind. */
+export interface FaultFigures {
+  topology: string;
+  kind: string;
+  unavailable: number;
+  recoverS: number | null;
+  longestGapS: number;
+  violations: number;
+}
+
+export function faultFigures(r: RunResult): FaultFigures[] {
+  return r.faults.map((f) => ({
+    topology: r.plan.topology,
+    kind: f.kind,
+    unavailable: f.unavailable,
+    recoverS: f.recoverS,
+    longestGapS: f.longestGapS,
+    violations: Object.values(f.violations).reduce((s, n) => s + (n ?? 0), 0),
+  }));
+}
+
+/** Per topology and fault kind: how often, 503s, seconds to the first confirmed write, violations seen after it. */
+export function faultSummary(fs: FaultFigures[]): string {
+  const groups = new Map<string, FaultFigures[]>();
+  for (const f of fs) {
+    const k = `${f.topology} ${f.kind}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(f);
+  }
+  const lines = ['fault'.padEnd(34) + 'count  503s/fault  recover s (median/max)  gap s (max)  violations'];
+  for (const [k, list] of [...groups].sort()) {
+    const rec = list.map((f) => f.recoverS).filter((x): x is number => x !== null).sort((a, b) => a - b);
+    lines.push(
+      k.padEnd(34) +
+        String(list.length).padEnd(7) +
+        (list.reduce((s, f) => s + f.unavailable, 0) / list.length).toFixed(1).padEnd(12) +
+        (rec.length ? `${rec[Math.floor(rec.length / 2)]!.toFixed(1)} / ${rec[rec.length - 1]!.toFixed(1)}` : '-').padEnd(24) +
+        Math.max(...list.map((f) => f.longestGapS)).toFixed(1).padEnd(13) +
+        String(list.reduce((s, f) => s + f.violations, 0)),
+    );
+  }
+  return lines.join('\n');
+}

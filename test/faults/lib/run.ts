@@ -30,6 +30,8 @@ export interface FaultResult extends FaultRecord {
   recoverS: number | null;
   /** The longest time without a confirmed write, from the fault's start until 5 s after it ended. */
   longestGapS: number;
+  /** Violations seen from this fault's start until the next fault's. */
+  violations: Partial<Record<ViolationKind, number>>;
 }
 
 export interface RunResult {
@@ -112,7 +114,9 @@ const isConfirmedWrite = (op: Op) => (op.kind === 'release' ? op.status === 204 
 export function judge(plan: RunPlan, ops: Op[], records: FaultRecord[], seconds: number): RunResult {
   const violations = checkHistory(ops, faultLimits());
   const writes = ops.filter(isConfirmedWrite).sort((a, b) => a.end - b.end);
-  const faults = records.map((f): FaultResult => {
+  const faults = records.map((f, i): FaultResult => {
+    const next = records[i + 1]?.start ?? Infinity;
+    const mine = countByKind(violations.filter((v) => v.at >= f.start && v.at < next));
     const windowEnd = f.end + 5_000;
     const first = writes.find((w) => w.start >= f.start);
     let gap = 0;
@@ -129,6 +133,7 @@ export function judge(plan: RunPlan, ops: Op[], records: FaultRecord[], seconds:
       unavailable: ops.filter((o) => o.end >= f.start && o.end <= windowEnd && o.status === 503 && problemCode(o) === 'store-unavailable').length,
       recoverS: first ? (first.end - f.start) / 1000 : null,
       longestGapS: gap / 1000,
+      violations: Object.fromEntries(Object.entries(mine).filter(([, n]) => n > 0)),
     };
   });
   // After a master restarted empty, grants and idempotency memos are gone by design; what must
@@ -153,7 +158,16 @@ export function judge(plan: RunPlan, ops: Op[], records: FaultRecord[], seconds:
 /** What a failing run prints: the seed, the plan and each violation with its excerpt. */
 export function describeFailures(r: RunResult, limit = 5): string {
   const head = `seed ${r.plan.seed} (${r.plan.topology}, ${r.plan.persistence}, faults ${r.plan.faults.join(', ')}): ${r.failing.length} violations`;
-  return [head, ...r.failing.slice(0, limit).map(formatViolation), r.failing.length > limit ? `… and ${r.failing.length - limit} more` : ''].filter(Boolean).join('\n');
+  return [head, ...describeFaults(r), ...r.failing.slice(0, limit).map(formatViolation), r.failing.length > limit ? `… and ${r.failing.length - limit} more` : ''].filter(Boolean).join('\n');
+}
+
+/** One line per fault: when, what was done, the violations seen until the next fault. */
+export function describeFaults(r: RunResult): string[] {
+  return r.faults.map(
+    (f) =>
+      `  ${(f.start / 1000).toFixed(1)}–${(f.end / 1000).toFixed(1)}s ${f.kind}: ${f.detail}; ${f.unavailable} × 503 store-unavailable; ` +
+      `violations until the next fault: ${Object.entries(f.violations).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+  );
 }
 
 export { FAILOVERS };
