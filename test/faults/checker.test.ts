@@ -82,6 +82,17 @@ describe('history checker', () => {
     expect(formatViolation(vs[0]!)).toMatch(/201 grant p\.a[\s\S]*200 grant p\.a[\s\S]*404 code=grant-not-found/);
   });
 
+  it('fires lost-grant when a retry of the key answers grant-ended before the told expiry, and not after a release', () => {
+    const lost = [op('grant', 0, 10, 201, g('p.a', 1, 60_000), { idempotencyKey: 'k-1' }), op('grant', 2_000, 2_010, 410, { code: 'grant-ended', status: 410 }, { idempotencyKey: 'k-1' })];
+    expect(kinds(lost)).toEqual({ 'lost-grant': 1 });
+    const released = [
+      op('grant', 0, 10, 201, g('p.a', 1, 60_000), { idempotencyKey: 'k-1' }),
+      op('release', 1_000, 1_010, 204, null, { grantId: 'p.a' }),
+      op('grant', 2_000, 2_010, 410, { code: 'grant-ended', status: 410 }, { idempotencyKey: 'k-1' }),
+    ];
+    expect(kinds(released)).toEqual({});
+  });
+
   it('fires fence-reused and fence-order when a token repeats or goes backwards', () => {
     const h = [
       op('grant', 0, 10, 201, g('p.a', 30, 60_000), { employee: 'e1' }),

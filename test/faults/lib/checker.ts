@@ -184,14 +184,29 @@ function checkLimits(grants: Map<string, GrantFacts>, limits: Limits): Violation
   return out;
 }
 
-/** A confirmed grant that reads as unknown before the expiry the client was told, with no release asked for. */
+/**
+ * A confirmed grant that reads as unknown (grant-not-found, lease-expired, or grant-ended for a retry of
+ * its key) before the expiry the client was told, with no release asked for.
+ */
 function checkLost(ops: Op[], grants: Map<string, GrantFacts>): Violation[] {
+  // A retried key answered grant-ended speaks of the grant that key was confirmed with.
+  const grantOfKey = new Map<string, string>();
+  for (const op of ops) {
+    const g = op.kind === 'grant' && op.idempotencyKey ? confirmedGrant(op) : null;
+    if (g) grantOfKey.set(`${op.employee}\u0000${op.idempotencyKey}`, g.id);
+  }
   const out: Violation[] = [];
   for (const op of ops) {
-    if (op.kind === 'grant' || !op.grantId) continue;
     const code = problemCode(op);
-    if (code !== 'grant-not-found' && code !== 'lease-expired') continue;
-    const f = grants.get(op.grantId);
+    const id =
+      op.kind === 'grant'
+        ? code === 'grant-ended' && op.idempotencyKey
+          ? grantOfKey.get(`${op.employee}\u0000${op.idempotencyKey}`)
+          : undefined
+        : code === 'grant-not-found' || code === 'lease-expired'
+          ? op.grantId
+          : undefined;
+    const f = id === undefined ? undefined : grants.get(id);
     if (!f) continue;
     const told = f.confirmations.filter((c) => c.op.end < op.start);
     if (told.length === 0) continue;

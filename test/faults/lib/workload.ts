@@ -22,8 +22,11 @@ export function faultLimits(): Limits {
   return limits;
 }
 
-/** How long a client waits for an answer before it counts the request as unanswered. */
-export const REQUEST_TIMEOUT_MS = 3_000;
+/**
+ * How long a client waits for an answer before it counts the request as unanswered: longer than
+ * the broker's own Redis command timeout (5 s), so that its 503 is what the client sees.
+ */
+export const REQUEST_TIMEOUT_MS = 6_000;
 
 export interface WorkloadOptions {
   ports: number[];
@@ -123,7 +126,7 @@ export class Workload {
       const told = confirmedGrant(op);
       if (told && told.id === g.id) g.expiry = Math.max(g.expiry, toldExpiry(op, told));
       const code = problemCode(op);
-      if (code === 'grant-not-found' || code === 'lease-expired') return;
+      if (code === 'grant-not-found' || code === 'lease-expired' || code === 'grant-ended') return;
       if (told && told.id !== g.id) {
         // A reconnect that made a new grant: the old one is gone as far as the broker knows; hold the new one.
         g.id = told.id;
