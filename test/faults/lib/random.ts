@@ -5,7 +5,8 @@ export class Rng {
   private readonly g: RandomGenerator;
 
   constructor(readonly seed: number) {
-    this.g = xoroshiro128plus(seed);
+    // Neighbouring seeds (a campaign's base + i) start xoroshiro on alike states: mix them first.
+    this.g = xoroshiro128plus(splitmix32(seed));
   }
 
   /** An integer in [min, max]. */
@@ -28,4 +29,12 @@ export class Rng {
 
 export function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);
+}
+
+/** splitmix32's finalizer: spreads neighbouring integers over the whole 32-bit range. */
+function splitmix32(x: number): number {
+  let z = (x + 0x9e3779b9) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) | 0;
 }

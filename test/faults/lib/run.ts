@@ -60,7 +60,8 @@ export function randomPlan(seed: number, topology: 'sentinel' | 'cluster'): RunP
   const allowed = sentinelFaults.filter((k) => (persistence === 'none' ? k !== 'master-restart-aof' : k !== 'master-restart-empty'));
   const faults: FaultKind[] = [rng.pick(['sentinel-failover', 'master-pause-long', 'master-kill'] as const)];
   for (let i = rng.int(1, 2); i > 0; i--) faults.push(rng.pick(allowed));
-  return { seed, topology, persistence, faults: shuffle(faults, rng) };
+  // A wipe last: what comes before it is judged in full.
+  return { seed, topology, persistence, faults: shuffle(faults, rng).sort((a, b) => Number(UNPROTECTED.has(a)) - Number(UNPROTECTED.has(b))) };
 }
 
 function shuffle<T>(xs: T[], rng: Rng): T[] {
@@ -137,11 +138,12 @@ export function judge(plan: RunPlan, ops: Op[], records: FaultRecord[], seconds:
     };
   });
   // After a master restarted empty, grants and idempotency memos are gone by design; what must
-  // still hold: fencing tokens, no 5xx but store-unavailable, no unknown-pool once writes are confirmed again.
+  // still hold from then on: fencing tokens, no 5xx but store-unavailable, no unknown-pool once
+  // writes are confirmed again. Everything before it is judged in full.
   const wipe = records.find((f) => UNPROTECTED.has(f.kind));
   const recovered = wipe ? (writes.find((w) => w.start >= wipe.end && w.kind === 'grant' && w.status === 201)?.end ?? Infinity) : Infinity;
   const failing = wipe
-    ? violations.filter((v) => v.kind.startsWith('fence-') || v.kind === 'server-error' || (v.kind === 'unknown-pool' && v.at > recovered))
+    ? violations.filter((v) => v.at < wipe.start || v.kind.startsWith('fence-') || v.kind === 'server-error' || (v.kind === 'unknown-pool' && v.at > recovered))
     : violations;
   return {
     plan,
