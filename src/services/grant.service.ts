@@ -57,6 +57,9 @@ export class GrantService {
       throw refusalError(result.code, result.retryAfterSeconds);
     }
     if (result.outcome === 'queued') return { ticket: result.ticket, outcome: 'queued' };
+    if (result.outcome === 'ended') {
+      throw new BrokerError('grant-ended', `grant ${result.grant.id}, which this Idempotency-Key created, was released or has expired; request a new grant with a new key`);
+    }
     this.events.emit('granted', { pool, agency: who.agency, member: result.grant.member, outcome: result.outcome, durationMs, grant: result.grant });
     return narrow(result);
   }
@@ -121,7 +124,7 @@ export class GrantService {
   }
 }
 
-function narrow(r: Extract<GrantResult, { grant: Grant }>): GrantOutcome {
+function narrow(r: Extract<GrantResult, { outcome: 'created' | 'reconnected' | 'replayed' }>): GrantOutcome {
   return { grant: r.grant, outcome: r.outcome };
 }
 

@@ -16,6 +16,7 @@
 --- @include "codes"
 --- @include "clock"
 --- @include "keys"
+--- @include "fence"
 --- @include "spec"
 --- @include "record"
 --- @include "leases"
@@ -46,9 +47,9 @@ redis.call('HDEL', key_wait_owners(base), owner)
 count_slot(base, t.member, t.agency, -1) -- insert_lease counts it again
 local r = {
   member = t.member, agency = t.agency, owner = owner, client = t.client,
-  fence = redis.call('HINCRBY', key_state(base), 'fence', 1), created = now, ttl = spec.leaseTtlMs,
+  fence = next_fence(base, now), created = now, ttl = spec.leaseTtlMs,
 }
 local expires = first_expiry(spec, r.ttl, now)
 insert_lease(base, field, r, expires, spec)
-audit(base, now, 'claimed', { own = owner, ag = t.agency, m = t.member, g = id, pc = t.class, d = '{"fence":' .. r.fence .. '}' })
+audit(base, now, 'claimed', { own = owner, ag = t.agency, m = t.member, g = id, pc = t.class, d = fence_json(r.fence) })
 return { OK, grant_reply(id, r, expires), changes }

@@ -18,6 +18,7 @@
 
   Returns
     { CREATED | RECONNECTED | REPLAYED, grant, expired, changes }
+    { ENDED, grant as first given, expired, changes }   the Idempotency-Key's grant was released or expired since
     { NOT_ENTITLED | EMPLOYEE_AT_LIMIT | AGENCY_AT_MAXIMUM | POOL_UNAVAILABLE | POOL_FULL
       | CAPACITY_RESERVED | HEADROOM_RESERVED | WAITING_ROOM_FULL, retryAfterSeconds (-1 = none), expired, changes }
     { QUEUED, ticket, expired, changes }
@@ -30,6 +31,7 @@
 --- @include "codes"
 --- @include "clock"
 --- @include "keys"
+--- @include "fence"
 --- @include "spec"
 --- @include "record"
 --- @include "leases"
@@ -85,7 +87,7 @@ local function remember(id, r, expires)
   redis.call('SET', idem_key, memo, 'PX', idem_px)
 end
 
--- 3. A remembered Idempotency-Key: the grant it created, live or as first given.
+-- 3. A remembered Idempotency-Key: the grant it created if live, else that it has ended.
 if idem_key then
   local memo = redis.call('GET', idem_key)
   if memo then
@@ -97,7 +99,7 @@ if idem_key then
       if current and current.fence == fence and current.expires and current.expires > now then
         return { REPLAYED, grant_reply(id, current, current.expires), expired, changes }
       end
-      return { REPLAYED, grant_reply(id, first, expires), expired, changes }
+      return { ENDED, grant_reply(id, first, expires), expired, changes }
     end
   end
 end
@@ -167,10 +169,10 @@ if not member then return wait_or(POOL_FULL, 'pool-full') end
 -- 12. Create.
 local r = {
   member = member.id, agency = agency, owner = owner, client = client,
-  fence = redis.call('HINCRBY', key_state(base), 'fence', 1), created = now, ttl = spec.leaseTtlMs,
+  fence = next_fence(base, now), created = now, ttl = spec.leaseTtlMs,
 }
 local expires = first_expiry(spec, r.ttl, now)
 insert_lease(base, field_of_id(pool, new_id), r, expires, spec)
 remember(new_id, r, expires)
-audit(base, now, 'granted', { own = owner, ag = agency, m = r.member, g = new_id, pc = pc, d = '{"fence":' .. r.fence .. '}' })
+audit(base, now, 'granted', { own = owner, ag = agency, m = r.member, g = new_id, pc = pc, d = fence_json(r.fence) })
 return { CREATED, grant_reply(new_id, r, expires), expired, changes }
