@@ -5,7 +5,7 @@ import type { BulkRenewResult, ExpiredLease, Grant, GrantResult, WaitTicket } fr
 import { GRANT_ID } from '../dtos/grant.dto';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
-import { LEASE_STORE, type LeaseResult, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type LeaseResult, type LeasePort } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
 import { failureError, refusalError, storeCall } from './lease-errors';
 
@@ -23,7 +23,7 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 @Injectable()
 export class GrantService {
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: LeasePort,
     private readonly events: BrokerEvents,
     private readonly config: ConfigRepository,
   ) {}
