@@ -144,7 +144,8 @@ export class RedisLeaseStore implements LeaseStore {
           const layers = await this.readLayers(spec.id);
           const effective = applyOverrides(spec, layers?.overrides ?? {});
           const reply = await this.acked(spec.id, syncPoolScript(this.redis, this.base(spec.id), this.clockNow(), layers?.revision ?? 0, JSON.stringify(spec), '', JSON.stringify(effective)));
-          if (outcomeOf(reply[0]).kind === 'ok') return this.emit(spec.id, reply[2]);
+          const [code, , changes] = reply;
+          if (outcomeOf(code).kind === 'ok') return this.emit(spec.id, changes);
         }
         throw new Error(`pool ${spec.id}: its definition kept changing while the config file was written`);
       }),
@@ -199,9 +200,10 @@ export class RedisLeaseStore implements LeaseStore {
 
   async recordMemberFailure(pool: string, member: string, reporter: string, windowMs: number): Promise<LeaseResult<number>> {
     const reply = await this.acked(pool, recordFailureScript(this.redis, this.base(pool), this.clockNow(), member, reporter, windowMs));
-    const result = outcomeOf(reply[0]);
+    const [code, reporters] = reply;
+    const result = outcomeOf(code);
     if (result.kind === 'failure') return this.failed(pool, result.failure);
-    return { ok: true, value: reply[1]! };
+    return { ok: true, value: reporters };
   }
 
   async clearMemberFailures(pool: string, member: string): Promise<void> {
@@ -209,9 +211,9 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async sessionsEnding(pool: string, fromMs: number, toMs: number): Promise<Grant[]> {
-    const reply = await listEndingScript(this.redis, this.base(pool), this.clockNow(), fromMs, toMs);
-    if (outcomeOf(reply[0]).kind !== 'ok') return [];
-    return (reply[1] ?? []).map((g) => grantOf(pool, g));
+    const [code, grants] = await listEndingScript(this.redis, this.base(pool), this.clockNow(), fromMs, toMs);
+    if (outcomeOf(code).kind !== 'ok') return [];
+    return grants.map((g) => grantOf(pool, g));
   }
 
   async appendAudit(pool: string, entry: OperatorAudit): Promise<void> {
@@ -292,21 +294,22 @@ export class RedisLeaseStore implements LeaseStore {
       cmd.priority?.rank ?? 0,
       cmd.wait ? '1' : '',
     ));
-    const result = outcomeOf(reply[0]);
+    const [code, subject, rawExpired, changes] = reply;
+    const result = outcomeOf(code);
     if (result.kind === 'failure') return this.failed(cmd.pool, result.failure);
-    this.emit(cmd.pool, reply[3]);
-    const expired = expiredOf(cmd.pool, reply[2] ?? []);
+    this.emit(cmd.pool, changes);
+    const expired = expiredOf(cmd.pool, rawExpired);
     if (result.kind === 'granted') {
-      return { ok: true, value: { outcome: result.outcome, grant: grantOf(cmd.pool, reply[1] as RawGrant), expired } };
+      return { ok: true, value: { outcome: result.outcome, grant: grantOf(cmd.pool, present('grant', code, subject) as RawGrant), expired } };
     }
     if (result.kind === 'queued') {
-      return { ok: true, value: { outcome: 'queued', ticket: ticketOf(cmd.pool, reply[1] as RawTicket), expired } };
+      return { ok: true, value: { outcome: 'queued', ticket: ticketOf(cmd.pool, present('grant', code, subject) as RawTicket), expired } };
     }
     if (result.kind === 'refusal') {
-      const retry = reply[1] as number;
+      const retry = present('grant', code, subject) as number;
       return { ok: true, value: { outcome: 'refused', code: result.code, retryAfterSeconds: retry < 0 ? null : retry, expired } };
     }
-    throw new Error(`grant script answered with code ${reply[0]}`);
+    throw new Error(`grant script answered with code ${code}`);
   }
 
   async heartbeat(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
@@ -337,10 +340,10 @@ export class RedisLeaseStore implements LeaseStore {
       ...cmd.ended,
       ...cmd.active,
     ));
-    const result = outcomeOf(reply[0]);
+    const [code, renewed, released, expired, unknown, changes, releasedLeases, expiredLeases] = reply;
+    const result = outcomeOf(code);
     if (result.kind === 'failure') return this.failed(cmd.pool, result.failure);
-    if (result.kind !== 'ok' || reply.length !== 8) throw new Error(`bulk-renew script answered with code ${reply[0]}`);
-    const [, renewed, released, expired, unknown, changes, releasedLeases, expiredLeases] = reply;
+    if (result.kind !== 'ok') throw new Error(`bulk-renew script answered with code ${code}`);
     this.emit(cmd.pool, changes);
     return {
       ok: true,
@@ -349,52 +352,48 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async reap(pool: string, limit: number): Promise<ExpiredLease[]> {
-    const reply = await this.acked(pool, reapScript(this.redis, this.base(pool), this.clockNow(), limit));
-    if (reply.length === 0) return [];
-    this.emit(pool, reply[1]);
-    return expiredOf(pool, reply[0]);
+    const [expired, changes] = await this.acked(pool, reapScript(this.redis, this.base(pool), this.clockNow(), limit));
+    this.emit(pool, changes);
+    return expiredOf(pool, expired);
   }
 
   async checkIn(pool: string, ticketId: string, owner: string): Promise<LeaseResult<{ ticket: WaitTicket; expired: ExpiredLease[] }>> {
     const reply = await this.acked(pool, checkInScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner, this.options.reapBatch));
-    const result = outcomeOf(reply[0]);
-    if (reply.length === 4) {
-      this.emit(pool, reply[3]);
-      return { ok: true, value: { ticket: ticketOf(pool, reply[1]), expired: expiredOf(pool, reply[2]) } };
-    }
-    if (reply.length === 2) this.emit(pool, reply[1]);
+    const [code, ticket, expired, changes] = reply;
+    const result = outcomeOf(code);
+    this.emit(pool, changes);
     if (result.kind === 'failure') return this.failed(pool, result.failure);
-    throw new Error(`check-in script answered with code ${reply[0]}`);
+    if (result.kind !== 'ok') throw new Error(`check-in script answered with code ${code}`);
+    return { ok: true, value: { ticket: ticketOf(pool, present('check-in', code, ticket)), expired: expiredOf(pool, expired) } };
   }
 
   async claim(pool: string, ticketId: string, owner: string): Promise<LeaseResult<Grant>> {
     const reply = await this.acked(pool, claimScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner));
-    const result = outcomeOf(reply[0]);
-    this.emit(pool, reply.length === 3 ? reply[2] : reply[1]);
-    if (result.kind === 'failure') return this.failed(pool, result.failure);
-    if (result.kind !== 'ok' || reply.length !== 3) throw new Error(`claim script answered with code ${reply[0]}`);
-    return { ok: true, value: grantOf(pool, reply[1]) };
+    return this.writingLeaseReply(pool, reply);
   }
 
   async leave(pool: string, ticketId: string, owner: string): Promise<LeaseResult<null>> {
     const reply = await this.acked(pool, leaveScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner));
-    const result = outcomeOf(reply[0]);
-    this.emit(pool, reply[1]);
+    const [code, changes] = reply;
+    const result = outcomeOf(code);
+    this.emit(pool, changes);
     if (result.kind === 'failure') return this.failed(pool, result.failure);
     return { ok: true, value: null };
   }
 
   async getTicket(pool: string, ticketId: string, owner?: string): Promise<LeaseResult<WaitTicket>> {
     const reply = await ticketScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner ?? '');
-    const result = outcomeOf(reply[0]);
+    const [code, ticket] = reply;
+    const result = outcomeOf(code);
     if (result.kind === 'failure') return this.failed(pool, result.failure);
-    if (result.kind !== 'ok' || reply.length !== 2) throw new Error(`ticket script answered with code ${reply[0]}`);
-    return { ok: true, value: ticketOf(pool, reply[1]) };
+    if (result.kind !== 'ok') throw new Error(`ticket script answered with code ${code}`);
+    return { ok: true, value: ticketOf(pool, present('ticket', code, ticket)) };
   }
 
   async ticketOf(pool: string, owner: string): Promise<WaitTicket | null> {
     const reply = await ticketScript(this.redis, this.base(pool), this.clockNow(), '', owner);
-    return reply.length === 2 && outcomeOf(reply[0]).kind === 'ok' ? ticketOf(pool, reply[1]) : null;
+    const [code, ticket] = reply;
+    return outcomeOf(code).kind === 'ok' ? ticketOf(pool, present('ticket', code, ticket)) : null;
   }
 
   onWaitingChange(listener: (changes: WaitingChange[]) => void): () => void {
@@ -404,11 +403,11 @@ export class RedisLeaseStore implements LeaseStore {
 
   async snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>> {
     const reply = await snapshotScript(this.redis, this.base(pool), this.clockNow());
-    const result = outcomeOf(reply[0]);
+    const [code, at, specJson, capacity, active, free, memberCounts, agencyCounts, waiting, offered] = reply;
+    const result = outcomeOf(code);
     if (result.kind === 'failure') return this.failed(pool, result.failure);
-    if (result.kind !== 'ok' || reply.length !== 10) throw new Error(`snapshot script answered with code ${reply[0]}`);
-    const [, at, specJson, capacity, active, free, memberCounts, agencyCounts, waiting, offered] = reply;
-    const spec = JSON.parse(specJson) as PoolSpec;
+    if (result.kind !== 'ok') throw new Error(`snapshot script answered with code ${code}`);
+    const spec = JSON.parse(present('snapshot', code, specJson)) as PoolSpec;
     return {
       ok: true,
       value: {
@@ -478,15 +477,12 @@ export class RedisLeaseStore implements LeaseStore {
     return this.options.clock ? Math.floor(this.options.clock()) : null;
   }
 
-  private writingLeaseReply(pool: string, reply: [number] | [number, RawChange[]] | [number, RawGrant, RawChange[]]): LeaseResult<Grant> {
-    const result = outcomeOf(reply[0]);
-    if (reply.length === 3) {
-      this.emit(pool, reply[2]);
-      return { ok: true, value: grantOf(pool, reply[1]) };
-    }
-    if (reply.length === 2) this.emit(pool, reply[1]);
+  private writingLeaseReply(pool: string, [code, grant, changes]: [number, RawGrant | null, RawChange[]]): LeaseResult<Grant> {
+    const result = outcomeOf(code);
+    this.emit(pool, changes);
     if (result.kind === 'failure') return this.failed(pool, result.failure);
-    throw new Error(`lease script answered with code ${reply[0]}`);
+    if (result.kind !== 'ok') throw new Error(`lease script answered with code ${code}`);
+    return { ok: true, value: grantOf(pool, present('lease', code, grant)) };
   }
 
   /** Hands a script's waiting-room changes to the listeners. */
@@ -496,12 +492,18 @@ export class RedisLeaseStore implements LeaseStore {
     for (const l of this.waitingListeners) l(changes);
   }
 
-  private leaseReply(pool: string, reply: [number] | [number, RawGrant]): LeaseResult<Grant> {
-    const result = outcomeOf(reply[0]);
+  private leaseReply(pool: string, [code, grant]: [number, RawGrant | null]): LeaseResult<Grant> {
+    const result = outcomeOf(code);
     if (result.kind === 'failure') return this.failed(pool, result.failure);
-    if (result.kind !== 'ok' || reply.length !== 2) throw new Error(`lease script answered with code ${reply[0]}`);
-    return { ok: true, value: grantOf(pool, reply[1]) };
+    if (result.kind !== 'ok') throw new Error(`lease script answered with code ${code}`);
+    return { ok: true, value: grantOf(pool, present('lease', code, grant)) };
   }
+}
+
+/** The part of a fixed-shape reply its code promises; a script that broke the promise is a bug, not a refusal. */
+function present<T>(script: string, code: number, part: T | null): T {
+  if (part === null) throw new Error(`${script} script answered code ${code} without the part it promises`);
+  return part;
 }
 
 /** An operator record's fields after `t`, as XADD takes them (src/domain/audit.ts order). */

@@ -10,7 +10,8 @@
   ARGV[2] ticket id
   ARGV[3] owner
 
-  Returns { OK, grant, changes } | { TICKET_NOT_FOUND | OFFER_NOT_READY | OFFER_EXPIRED, changes } | { UNKNOWN_POOL }
+  Returns { code, grant | false, changes } (always this shape)
+  code = OK (with the grant) | TICKET_NOT_FOUND | OFFER_NOT_READY | OFFER_EXPIRED | UNKNOWN_POOL
   grant = { id, member, agency, owner, clientId, fencingToken, createdAt, expiresAt, ttlMs }
 ]]
 --- @include "codes"
@@ -28,17 +29,17 @@ local pool = pool_of_base(base)
 local id, owner = ARGV[2], ARGV[3]
 local field = field_of_id(pool, id)
 local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL } end
+if not spec then return { UNKNOWN_POOL, false, {} } end
 
 local changes = {}
 if redis.call('HEXISTS', key_waiters(base), field) == 0 then
   local r = find_lease(base, field)
   if r and r.owner == owner and r.expires > now then return { OK, grant_reply(id, r, r.expires), changes } end
-  return { TICKET_NOT_FOUND, changes }
+  return { TICKET_NOT_FOUND, false, changes }
 end
 local t, failure = usable_ticket(base, pool, spec, field, owner, now, changes)
-if not t then return { failure, changes } end
-if t.state == 'waiting' then return { OFFER_NOT_READY, changes } end
+if not t then return { failure, false, changes } end
+if t.state == 'waiting' then return { OFFER_NOT_READY, false, changes } end
 
 redis.call('ZREM', key_offers(base), field)
 redis.call('HINCRBY', key_wait(base), 'o', -1)

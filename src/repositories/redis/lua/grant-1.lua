@@ -16,13 +16,13 @@
   ARGV[11] priority rank (higher first; may use headroom reserved for ranks up to it)
   ARGV[12] '1' = wait in line instead of a capacity refusal; '' = no
 
-  Returns
+  Returns { code, subject, expired, changes } (always this shape):
     { CREATED | RECONNECTED | REPLAYED, grant, expired, changes }
     { ENDED, grant as first given, expired, changes }   the Idempotency-Key's grant was released or expired since
     { NOT_ENTITLED | EMPLOYEE_AT_LIMIT | AGENCY_AT_MAXIMUM | POOL_UNAVAILABLE | POOL_FULL
       | CAPACITY_RESERVED | HEADROOM_RESERVED | WAITING_ROOM_FULL, retryAfterSeconds (-1 = none), expired, changes }
     { QUEUED, ticket, expired, changes }
-    { UNKNOWN_POOL }
+    { UNKNOWN_POOL, false, {}, {} }
   grant = { id, member, agency, owner, clientId, fencingToken, createdAt, expiresAt, ttlMs }
   ticket = see includes/queue.lua ticket_reply
   expired = { {id, member, agency, owner}, ... } leases reclaimed by this call, oldest first
@@ -48,7 +48,7 @@ local pc, rank, wants_wait = ARGV[10], tonumber(ARGV[11]), ARGV[12] == '1'
 local pool = pool_of_base(base)
 
 local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL } end
+if not spec then return { UNKNOWN_POOL, false, {}, {} } end
 
 -- 2. Reclaim what expired, then offer what that freed to the waiting room first.
 local changes = {}
