@@ -4,7 +4,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import type { AppConfig } from './config/config.loader';
 import { ConfigRepository } from './repositories/config.repository';
-import { LEASE_STORE, type LeaseStore } from './repositories/lease-store';
+import { LEASE_STORE, type StorePort } from './repositories/lease-store';
 import { leaseStoreProvider } from './repositories/lease-store.provider';
 import { BrokerEvents } from './services/broker-events';
 import { GrantService } from './services/grant.service';
@@ -19,7 +19,7 @@ import { SweeperService } from './services/sweeper.service';
  */
 @Injectable()
 class StoreLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(LEASE_STORE) private readonly store: LeaseStore) {}
+  constructor(@Inject(LEASE_STORE) private readonly store: StorePort) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.store.close();

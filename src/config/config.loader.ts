@@ -53,6 +53,9 @@ const envSchema = z.object({
   REDIS_CLUSTER_NODES: z.string().regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, 'must be host:port[,host:port…]').optional(),
   REDIS_PASSWORD: z.string().min(1).optional(),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,64}$/).optional(),
+  REDIS_ACK_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
+  REDIS_ACK_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).optional(),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
@@ -76,6 +79,14 @@ export interface AppConfig {
   /** The standalone URL, when that is the mode. */
   redisUrl: string | null;
   redisKeyPrefix: string;
+  /**
+   * Durability of a confirmed answer (docs/guarantees.md): a mutation is answered only once
+   * `replicas` Redis replicas acknowledged it (WAIT), within `timeoutMs`; else 503 store-unavailable.
+   * 0 = answer once the master has it (the default for a standalone Redis, which has no replica).
+   */
+  redisAck: { replicas: number; timeoutMs: number };
+  /** A Redis command without an answer after this fails (503) instead of hanging while Redis is paused. */
+  redisCommandTimeoutMs: number;
   port: number;
   host: string;
   logLevel: string;
@@ -127,6 +138,12 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = proces
     redis,
     redisUrl: redis?.mode === 'standalone' ? redis.url : null,
     redisKeyPrefix: e.REDIS_KEY_PREFIX ?? 'tb:',
+    redisAck: {
+      // Sentinel and Cluster exist to fail over: there the safe mode is the default (docs/guarantees.md).
+      replicas: e.REDIS_ACK_REPLICAS ?? (redis && redis.mode !== 'standalone' ? 1 : 0),
+      timeoutMs: e.REDIS_ACK_TIMEOUT_MS ?? 500,
+    },
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS ?? 5_000,
     port: e.PORT ?? 8080,
     host: e.HOST ?? '127.0.0.1',
     logLevel: e.LOG_LEVEL ?? 'info',

@@ -3,7 +3,7 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../auth/auth.guard';
 import { BrokerError } from '../errors/error-codes';
-import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type StorePort } from '../repositories/lease-store';
 
 /** A readiness probe gives up on the store after this. */
 export const STORE_PING_TIMEOUT_MS = 1_000;
@@ -20,7 +20,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: StorePort,
   ) {}
 
   @Get('live')

@@ -103,6 +103,8 @@ export interface GrantCommand {
 
 export type GrantResult =
   | { outcome: 'created' | 'reconnected' | 'replayed'; grant: Grant; expired: ExpiredLease[] }
+  /** The Idempotency-Key's grant has ended since (released or expired): `grant` as first given. */
+  | { outcome: 'ended'; grant: Grant; expired: ExpiredLease[] }
   | { outcome: 'refused'; code: RefusalCode; retryAfterSeconds: number | null; expired: ExpiredLease[] }
   | { outcome: 'queued'; ticket: WaitTicket; expired: ExpiredLease[] };
 

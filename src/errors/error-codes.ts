@@ -23,6 +23,7 @@ export const errorCatalogue = {
   'unknown-member': { status: 404, title: 'No such member in this pool' },
   'grant-not-found': { status: 404, title: 'No such grant' },
   'lease-expired': { status: 410, title: 'The lease has expired and its capacity was returned' },
+  'grant-ended': { status: 410, title: 'The grant this Idempotency-Key created has ended' },
   // Operator changes
   'unknown-agency': { status: 404, title: 'This agency has no share of this pool' },
   'capacity-rule-violated': { status: 422, title: 'The change would break a capacity rule of the pool' },

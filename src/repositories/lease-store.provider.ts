@@ -9,6 +9,9 @@ import { RedisLeaseStore } from './redis/redis-lease.store';
 
 const logger = new Logger('LeaseStore');
 
+/** How long start-up waits for the first write of the pool definitions before it goes on (not ready). */
+const STARTUP_WRITE_WAIT_MS = 5_000;
+
 export function storeOptions(config: AppConfig): LeaseStoreOptions {
   const { leases, idempotency } = config.broker;
   return {
@@ -18,15 +21,32 @@ export function storeOptions(config: AppConfig): LeaseStoreOptions {
   };
 }
 
+/**
+ * A write sent to a node that was demoted to replica fails with READONLY before it changes
+ * anything: reconnect (Sentinel then names the new master) and send it again.
+ */
+export function reconnectOnReadonly(e: Error): 2 | false {
+  return e.message.startsWith('READONLY') ? 2 : false;
+}
+
 /** An ioredis client (or cluster client) for the configured target. Commands fail fast while Redis is away. */
 export function redisClient(target: RedisTarget, extra: RedisOptions = {}): Redis | Cluster {
-  const common: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5_000, ...extra };
+  const common: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5_000, reconnectOnError: reconnectOnReadonly, ...extra };
   const password = target.password ? { password: target.password } : {};
   switch (target.mode) {
     case 'standalone':
       return new Redis(target.url, { ...common, ...password });
     case 'sentinel':
-      return new Redis({ ...common, ...password, sentinels: target.sentinels, name: target.master, ...(target.password ? { sentinelPassword: target.password } : {}) });
+      // failoverDetector: the Sentinels' +switch-master moves the client to the new master at once,
+      // instead of writing to the old one until it is demoted (docs/guarantees.md).
+      return new Redis({
+        ...common,
+        ...password,
+        sentinels: target.sentinels,
+        name: target.master,
+        failoverDetector: true,
+        ...(target.password ? { sentinelPassword: target.password } : {}),
+      });
     case 'cluster': {
       // Auto-pipelining is an option of the cluster client itself (it pipelines per node), not of its connections.
       const { enableAutoPipelining, ...redisOptions } = common;
@@ -53,19 +73,17 @@ export async function createLeaseStore(config: AppConfig): Promise<LeaseStore> {
   // Auto-pipelining sends the commands issued in one event-loop turn in one socket write: under
   // load many admissions share a write instead of paying one syscall each (docs/performance.md).
   // Each script is still one atomic EVALSHA; only their transport is batched.
-  const client = redisClient(config.redis, { enableAutoPipelining: true });
-  const store = new RedisLeaseStore(client as Redis, { ...storeOptions(config), keyPrefix: config.redisKeyPrefix });
+  const client = redisClient(config.redis, { enableAutoPipelining: true, commandTimeout: config.redisCommandTimeoutMs });
+  const store = new RedisLeaseStore(client as Redis, { ...storeOptions(config), keyPrefix: config.redisKeyPrefix, ack: config.redisAck });
+  const warnWrite = (e: Error) => logger.warn(`writing pool definitions failed, trying again: ${e.message}`);
   client.on('error', (e: Error) => logger.warn(`redis: ${e.message}`));
-  client.on('ready', () => {
-    store.syncPools(specs).catch((e: Error) => logger.error(`writing pool definitions failed: ${e.message}`));
-  });
-  try {
-    await store.syncPools(specs);
-    logger.log(`Redis store (${config.redis.mode}), key prefix "${config.redisKeyPrefix}"`);
-  } catch (e) {
-    // Start anyway: readiness stays false until Redis answers, and 'ready' writes the definitions then.
-    logger.error(`Redis not reachable at start-up: ${(e as Error).message}`);
-  }
+  // A reconnect may land on a new master or an emptied node: write the definitions again.
+  client.on('ready', () => void store.rewritePools(warnWrite));
+  // Start anyway after a while: readiness stays false and pools answer 503 until the definitions are written.
+  const written = store.keepPoolsWritten(specs, warnWrite).then(() => true);
+  const inTime = await Promise.race([written, new Promise<false>((r) => setTimeout(() => r(false), STARTUP_WRITE_WAIT_MS).unref())]);
+  if (inTime) logger.log(`Redis store (${config.redis.mode}), key prefix "${config.redisKeyPrefix}", writes confirmed by ${config.redisAck.replicas} replica(s)`);
+  else logger.error('Redis not ready at start-up: pool definitions will be written as soon as it is (readiness false until then)');
   return store;
 }
 

@@ -29,26 +29,20 @@ export type LeaseFailure =
 export type LeaseResult<T> = { ok: true; value: T } | { ok: false; failure: LeaseFailure };
 
 /**
- * The one interface both stores implement: `RedisLeaseStore` (any number of
- * broker replicas on one Redis; each operation one Lua script, one round
- * trip, time from Redis) and `MemoryLeaseStore` (the embedded default, one
- * replica). The admission rules they implement are written down in
- * docs/admission.md; one contract suite (test/repositories/lease-store.contract.ts)
- * runs against both.
+ * What the two stores implement: `RedisLeaseStore` (any number of broker replicas on one Redis;
+ * each operation one Lua script, one round trip, time from Redis) and `MemoryLeaseStore` (the
+ * embedded default, one replica). It is one port per concern below; one class implements them
+ * all, and each service names only the ports it uses. The admission rules are written down in
+ * docs/admission.md, what holds under failure in docs/guarantees.md; one contract suite
+ * (test/repositories/lease-store.contract.ts) runs against both.
  *
- * Every method is one atomic step. `owner` arguments, where given, restrict
- * the operation to that owner's grants: a grant of someone else behaves as
- * if it did not exist ('grant-not-found').
+ * Every method is one atomic step. `owner` arguments, where given, restrict the operation to
+ * that owner's grants: a grant of someone else behaves as if it did not exist ('grant-not-found').
  */
-export interface LeaseStore {
-  readonly kind: 'redis' | 'memory';
+export interface LeaseStore extends LeasePort, PoolLayerPort, WaitingRoomPort, BreakerPort, AuditPort, JobClaimPort, StorePort {}
 
-  /** Writes pool definitions (capacities, shares, limits). Counts and leases are kept. Pools not listed are left alone. */
-  syncPools(specs: PoolSpec[]): Promise<void>;
-
-  /** The stored definition of a pool, or null. */
-  getPoolSpec(pool: string): Promise<PoolSpec | null>;
-
+/** Grants: admission, renewal, release, reads, agents' bulk renewals, reclaiming, capacity. */
+export interface LeasePort {
   /** Admission: reap expired leases, then replay / reconnect / refuse / create. */
   grant(cmd: GrantCommand): Promise<LeaseResult<GrantResult>>;
 
@@ -73,7 +67,17 @@ export interface LeaseStore {
   /** Capacity, counts per member and agency (read only). */
   snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>>;
 
-  // ---- runtime changes, circuit breaker, maximum session duration (docs/admission.md, docs/operations.md) ----
+  /** Live leases whose end by the maximum session duration (createdAt + maxSessionMs) lies in (fromMs, toMs], in createdAt order; [] without a maximum. */
+  sessionsEnding(pool: string, fromMs: number, toMs: number): Promise<Grant[]>;
+}
+
+/** Pool definitions: the config file's layer, runtime overrides, the effective definition (docs/admission.md, "Runtime overrides"). */
+export interface PoolLayerPort {
+  /** Writes pool definitions (capacities, shares, limits). Counts and leases are kept. Pools not listed are left alone. */
+  syncPools(specs: PoolSpec[]): Promise<void>;
+
+  /** The stored definition of a pool, or null. */
+  getPoolSpec(pool: string): Promise<PoolSpec | null>;
 
   /** A pool's definition from the config file, its runtime overrides, the effective definition and the revision; null for an unknown pool. */
   getPoolLayers(pool: string): Promise<PoolLayers | null>;
@@ -84,45 +88,10 @@ export interface LeaseStore {
    * overrides applied) is written in the same step, and so is the audit record, if given.
    */
   setPoolOverrides(pool: string, overrides: PoolOverrides, expectedRevision: number, audit?: OperatorAudit): Promise<LeaseResult<OverridesWrite>>;
+}
 
-  /**
-   * Counts a failure report for a member (circuit breaker). Each reporter counts once
-   * per window (its latest report); returns how many reporters reported within the
-   * last `windowMs`, this one included.
-   */
-  recordMemberFailure(pool: string, member: string, reporter: string, windowMs: number): Promise<LeaseResult<number>>;
-
-  /** Forgets a member's failure reports (its breaker was reset). */
-  clearMemberFailures(pool: string, member: string): Promise<void>;
-
-  /** Live leases whose end by the maximum session duration (createdAt + maxSessionMs) lies in (fromMs, toMs], in createdAt order; [] without a maximum. */
-  sessionsEnding(pool: string, fromMs: number, toMs: number): Promise<Grant[]>;
-
-  // ---- audit trail: reading (records are written by the operations themselves) ----
-
-  /** Appends a record that no lease operation writes (operator reads of the trail, skipped scheduled steps). Ignored for an unknown pool. */
-  appendAudit(pool: string, entry: OperatorAudit): Promise<void>;
-
-  /**
-   * Up to `limit` records of a pool with `fromMs <= t <= toMs` (and of `agency`, if given),
-   * oldest first, continuing after the record id `after`. `next` is the id to continue
-   * after, or null once the range is read to its end.
-   */
-  readAudit(pool: string, query: AuditQuery): Promise<AuditPage>;
-
-  /** Drops the records of a pool older than `olderThanMs` (store time); returns how many. */
-  trimAudit(pool: string, olderThanMs: number): Promise<number>;
-
-  /**
-   * Claims a one-off job (a scheduled occurrence) across all replicas: true for exactly one
-   * caller while the claim lasts (`ttlMs`). `completeJob` keeps it claimed for `keepMs` more,
-   * so an occurrence that was done is never run again; a claim whose holder died lapses.
-   */
-  claimJob(name: string, ttlMs: number): Promise<boolean>;
-  completeJob(name: string, keepMs: number): Promise<void>;
-
-  // ---- waiting room (docs/admission.md, "Waiting room"); a request joins through grant() with `wait` ----
-
+/** The waiting room (docs/admission.md, "Waiting room"); a request joins through LeasePort.grant() with `wait`. */
+export interface WaitingRoomPort {
   /**
    * A waiter checks in: reclaims what has expired, makes the offers due, keeps a
    * waiting ticket's place for another check-in period and answers the ticket.
@@ -143,11 +112,56 @@ export interface LeaseStore {
 
   /** Called with what every operation of this store changed in a waiting room (offers made, waiters dropped). */
   onWaitingChange(listener: (changes: WaitingChange[]) => void): () => void;
+}
+
+/** Failure reports of the circuit breaker (docs/operations.md). */
+export interface BreakerPort {
+  /**
+   * Counts a failure report for a member (circuit breaker). Each reporter counts once
+   * per window (its latest report); returns how many reporters reported within the
+   * last `windowMs`, this one included.
+   */
+  recordMemberFailure(pool: string, member: string, reporter: string, windowMs: number): Promise<LeaseResult<number>>;
+
+  /** Forgets a member's failure reports (its breaker was reset). */
+  clearMemberFailures(pool: string, member: string): Promise<void>;
+}
+
+/** The audit trail: reading and trimming (records are written by the operations themselves). */
+export interface AuditPort {
+  /** Appends a record that no lease operation writes (operator reads of the trail, skipped scheduled steps). Ignored for an unknown pool. */
+  appendAudit(pool: string, entry: OperatorAudit): Promise<void>;
+
+  /**
+   * Up to `limit` records of a pool with `fromMs <= t <= toMs` (and of `agency`, if given),
+   * oldest first, continuing after the record id `after`. `next` is the id to continue
+   * after, or null once the range is read to its end.
+   */
+  readAudit(pool: string, query: AuditQuery): Promise<AuditPage>;
+
+  /** Drops the records of a pool older than `olderThanMs` (store time); returns how many. */
+  trimAudit(pool: string, olderThanMs: number): Promise<number>;
+}
+
+/** One-off jobs (scheduled occurrences) run by exactly one replica. */
+export interface JobClaimPort {
+  /**
+   * Claims a one-off job across all replicas: true for exactly one caller while the claim
+   * lasts (`ttlMs`). `completeJob` keeps it claimed for `keepMs` more, so an occurrence that
+   * was done is never run again; a claim whose holder died lapses.
+   */
+  claimJob(name: string, ttlMs: number): Promise<boolean>;
+  completeJob(name: string, keepMs: number): Promise<void>;
+}
+
+/** The store itself: which it is, its clock, whether it answers. */
+export interface StorePort {
+  readonly kind: 'redis' | 'memory';
 
   /** Store time, epoch ms. */
   now(): Promise<number>;
 
-  /** Throws when the store cannot be reached. */
+  /** Throws when the store cannot be reached (or is not ready to serve, e.g. pool definitions not yet written). */
   ping(): Promise<void>;
 
   close(): Promise<void>;

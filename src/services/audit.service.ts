@@ -6,7 +6,7 @@ import type { AuditEvent, AuditRecord } from '../domain/audit';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
 import { CronRepository } from '../repositories/cron.repository';
-import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type AuditPort, type JobClaimPort, type StorePort } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
 import { failureError, storeCall } from './lease-errors';
 
@@ -56,7 +56,7 @@ export class AuditService implements OnApplicationBootstrap {
   private readonly pools: string[];
 
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: AuditPort & JobClaimPort & StorePort,
     private readonly config: ConfigRepository,
     private readonly cron: CronRepository,
     private readonly events: BrokerEvents,

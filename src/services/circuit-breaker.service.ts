@@ -5,7 +5,7 @@ import type { BreakerState, PoolOverrides } from '../domain/pool-overrides';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
 import { CronRepository } from '../repositories/cron.repository';
-import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type LeasePort, type BreakerPort } from '../repositories/lease-store';
 import { MetricsRepository, type CounterMetric } from '../repositories/metrics.repository';
 import { BrokerEvents } from './broker-events';
 import { failureError, storeCall } from './lease-errors';
@@ -47,7 +47,7 @@ export class CircuitBreakerService implements OnApplicationBootstrap, BeforeAppl
   private off: (() => void) | null = null;
 
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: LeasePort & BreakerPort,
     private readonly changes: RuntimeChangesService,
     private readonly events: BrokerEvents,
     private readonly cron: CronRepository,

@@ -5,7 +5,7 @@ import type { BulkRenewResult, ExpiredLease, Grant, GrantResult, WaitTicket } fr
 import { GRANT_ID } from '../dtos/grant.dto';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
-import { LEASE_STORE, type LeaseResult, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type LeaseResult, type LeasePort } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
 import { failureError, refusalError, storeCall } from './lease-errors';
 
@@ -23,7 +23,7 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 @Injectable()
 export class GrantService {
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: LeasePort,
     private readonly events: BrokerEvents,
     private readonly config: ConfigRepository,
   ) {}
@@ -57,6 +57,9 @@ export class GrantService {
       throw refusalError(result.code, result.retryAfterSeconds);
     }
     if (result.outcome === 'queued') return { ticket: result.ticket, outcome: 'queued' };
+    if (result.outcome === 'ended') {
+      throw new BrokerError('grant-ended', `grant ${result.grant.id}, which this Idempotency-Key created, was released or has expired; request a new grant with a new key`);
+    }
     this.events.emit('granted', { pool, agency: who.agency, member: result.grant.member, outcome: result.outcome, durationMs, grant: result.grant });
     return narrow(result);
   }
@@ -121,7 +124,7 @@ export class GrantService {
   }
 }
 
-function narrow(r: Extract<GrantResult, { grant: Grant }>): GrantOutcome {
+function narrow(r: Extract<GrantResult, { outcome: 'created' | 'reconnected' | 'replayed' }>): GrantOutcome {
   return { grant: r.grant, outcome: r.outcome };
 }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { memberStates } from '../config/broker-config.schema';
 import { refusalCodes, type PoolSnapshot } from '../domain/grant';
 import { ConfigRepository } from '../repositories/config.repository';
-import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type LeasePort } from '../repositories/lease-store';
 import { MetricsRepository } from '../repositories/metrics.repository';
 import { BrokerEvents } from './broker-events';
 import { LiveUpdatesService } from './live-updates.service';
@@ -75,7 +75,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly metrics: MetricsRepository,
     private readonly events: BrokerEvents,
     private readonly config: ConfigRepository,
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: LeasePort,
     private readonly live: LiveUpdatesService,
   ) {
     const cfg = config.get().broker;

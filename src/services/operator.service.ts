@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal';
 import type { BreakerState, PoolLayers, PoolOverrides } from '../domain/pool-overrides';
 import type { MemberState, PoolSpec } from '../domain/pool-spec';
 import { BrokerError } from '../errors/error-codes';
-import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type LeasePort, type BreakerPort } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
 import { failureError, storeCall } from './lease-errors';
 import { RuntimeChangesService } from './runtime-changes.service';
@@ -55,7 +55,7 @@ export interface OverridesSummary {
 @Injectable()
 export class OperatorService {
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: LeasePort & BreakerPort,
     private readonly changes: RuntimeChangesService,
     private readonly events: BrokerEvents,
   ) {}

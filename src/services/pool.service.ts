@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PoolSnapshot } from '../domain/grant';
 import { ConfigRepository } from '../repositories/config.repository';
-import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type LeasePort } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
 import { failureError, storeCall } from './lease-errors';
 
@@ -9,7 +9,7 @@ import { failureError, storeCall } from './lease-errors';
 @Injectable()
 export class PoolService {
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: LeasePort,
     private readonly config: ConfigRepository,
     private readonly events: BrokerEvents,
   ) {}

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { applyOverrides, poolSpecProblems, type PoolLayers, type PoolOverrides } from '../domain/pool-overrides';
 import { BrokerError } from '../errors/error-codes';
-import { LEASE_STORE, type LeaseStore, type OperatorAudit } from '../repositories/lease-store';
+import { LEASE_STORE, type OperatorAudit, type PoolLayerPort, type StorePort } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
 import { failureError, storeCall } from './lease-errors';
 
@@ -30,7 +30,7 @@ export class RuntimeChangesService {
   private readonly log = new Logger(RuntimeChangesService.name);
 
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: PoolLayerPort & StorePort,
     private readonly events: BrokerEvents,
   ) {}
 

@@ -13,7 +13,7 @@ import { BrokerError } from '../errors/error-codes';
 import { ClockRepository } from '../repositories/clock.repository';
 import { ConfigRepository } from '../repositories/config.repository';
 import { CronRepository } from '../repositories/cron.repository';
-import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type AuditPort, type JobClaimPort } from '../repositories/lease-store';
 import { MetricsRepository, type CounterMetric } from '../repositories/metrics.repository';
 import { RuntimeChangesService } from './runtime-changes.service';
 
@@ -44,7 +44,7 @@ export class ScheduleService implements OnApplicationBootstrap {
   private readonly steps: CounterMetric<'pool' | 'window' | 'phase' | 'outcome'>;
 
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: AuditPort & JobClaimPort,
     private readonly changes: RuntimeChangesService,
     private readonly cron: CronRepository,
     private readonly clock: ClockRepository,

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { ClockRepository } from '../repositories/clock.repository';
 import { ConfigRepository } from '../repositories/config.repository';
 import { CronRepository } from '../repositories/cron.repository';
-import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type LeasePort, type PoolLayerPort, type JobClaimPort } from '../repositories/lease-store';
 import { GRANTS_TOPIC } from './grants-feed.service';
 import { LiveUpdatesService } from './live-updates.service';
 
@@ -34,7 +34,7 @@ export class SessionLimitService implements OnApplicationBootstrap {
   private readonly pools: string[];
 
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: LeasePort & PoolLayerPort & JobClaimPort,
     private readonly live: LiveUpdatesService,
     private readonly cron: CronRepository,
     private readonly clock: ClockRepository,

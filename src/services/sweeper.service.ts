@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { ConfigRepository } from '../repositories/config.repository';
-import { LEASE_STORE, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type LeasePort } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
 
 const SWEEP_BATCH = 1000;
@@ -17,7 +17,7 @@ export class SweeperService implements OnApplicationBootstrap, BeforeApplication
   private running: Promise<number> | null = null;
 
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: LeasePort,
     private readonly config: ConfigRepository,
     private readonly events: BrokerEvents,
   ) {}

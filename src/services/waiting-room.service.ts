@@ -4,7 +4,7 @@ import type { Grant, WaitingChange, WaitTicket } from '../domain/grant';
 import type { WaitTicketView } from '../dtos/waiting.dto';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
-import { LEASE_STORE, type LeaseResult, type LeaseStore } from '../repositories/lease-store';
+import { LEASE_STORE, type LeaseResult, type WaitingRoomPort } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
 import { parseGrantId } from './grant.service';
 import { failureError, storeCall } from './lease-errors';
@@ -27,7 +27,7 @@ export class WaitingRoomService implements OnModuleInit, BeforeApplicationShutdo
   private off: (() => void) | null = null;
 
   constructor(
-    @Inject(LEASE_STORE) private readonly store: LeaseStore,
+    @Inject(LEASE_STORE) private readonly store: WaitingRoomPort,
     private readonly live: LiveUpdatesService,
     private readonly events: BrokerEvents,
     private readonly config: ConfigRepository,

@@ -7,6 +7,7 @@
  *
  * Time is an explicit argument of every method (the store's `now`).
  */
+import { nextFencingToken } from '../../src/domain/fencing';
 import { auditFieldsOf, type AuditEntry, type AuditFields } from '../../src/domain/audit';
 import type {
   BulkRenewCommand,
@@ -207,8 +208,8 @@ export class AdmissionModel {
       const remembered = p.keys.find((k) => k.owner === cmd.owner && k.key === cmd.idempotencyKey);
       if (remembered) {
         const current = p.leases.find((l) => l.id === remembered.grantId);
-        const grant = current && this.isLive(current, now) ? clone(current) : clone(remembered.answer);
-        return { ok: true, value: { outcome: 'replayed', grant, expired } };
+        if (current && this.isLive(current, now)) return { ok: true, value: { outcome: 'replayed', grant: clone(current), expired } };
+        return { ok: true, value: { outcome: 'ended', grant: clone(remembered.answer), expired } };
       }
     }
     const pc = cmd.priority?.class ?? '';
@@ -290,7 +291,7 @@ export class AdmissionModel {
     // 11
     const member = this.chooseMember(p);
     // 12
-    p.fence += 1;
+    p.fence = nextFencingToken(p.fence, now);
     const lease: Grant = {
       id: cmd.newGrantId,
       pool: cmd.pool,
@@ -453,7 +454,7 @@ export class AdmissionModel {
     const t = r.value;
     if (t.state === 'waiting') return { ok: false, failure: 'offer-not-ready' };
     p.tickets = p.tickets.filter((x) => x !== t);
-    p.fence += 1;
+    p.fence = nextFencingToken(p.fence, now);
     const lease: Grant = {
       id: t.id,
       pool,

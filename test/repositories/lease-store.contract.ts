@@ -6,6 +6,7 @@
  */
 import type { Grant, GrantCommand, GrantResult, PoolSnapshot } from '../../src/domain/grant';
 import type { PoolSpec } from '../../src/domain/pool-spec';
+import { FENCE_PER_MS } from '../../src/domain/fencing';
 import { member, poolSpec as pool, share } from '../support/pool-spec';
 import type { LeaseResult, LeaseStore, LeaseStoreOptions } from '../../src/repositories/lease-store';
 import { describeOperationsContract } from './operations.contract';
@@ -16,6 +17,8 @@ export type MakeLeaseStore = (opts: {
 }) => Promise<{ store: LeaseStore; cleanup: () => Promise<void> }>;
 
 const T0 = 1_700_000_000_000;
+/** The n-th fencing token issued within store millisecond `at` (src/domain/fencing.ts). */
+const fence = (n: number, at = T0) => at * FENCE_PER_MS + n - 1;
 const TTL = 120_000;
 const GRACE = 60_000;
 const IDEM_TTL = 600_000;
@@ -126,7 +129,7 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
         expect((await refusal(cmd('o4'))).code).toBe('pool-full');
         value(await store.release('p', g2.id));
         const g4 = await create('o4');
-        expect(g4.fencingToken).toBe(4);
+        expect(g4.fencingToken).toBe(fence(4));
         // Raising it again lets more in.
         await setSpec({ members: [member('m1', 5)] });
         await create('o5');
@@ -172,7 +175,7 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
             agency: 'a',
             owner: 'o1',
             clientId: 'laptop',
-            fencingToken: 1,
+            fencingToken: fence(1, T0 + 5),
             createdAt: T0 + 5,
             expiresAt: T0 + 5 + TTL,
             ttlMs: TTL,
@@ -190,10 +193,13 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
           tokens.push(g.fencingToken);
           if (i % 2 === 0) value(await store.release('p', g.id));
         }
-        expect(tokens).toEqual([1, 2, 3, 4]);
+        expect(tokens).toEqual([fence(1), fence(2), fence(3), fence(4)]);
         const q = await create('o1', 'a', { pool: 'q' });
-        expect(q.fencingToken).toBe(1);
-        expect((await create('o2')).fencingToken).toBe(5);
+        expect(q.fencingToken).toBe(fence(1));
+        expect((await create('o2')).fencingToken).toBe(fence(5));
+        // Time moves on: the next token is at least store time × FENCE_PER_MS, above all before it.
+        now += 3;
+        expect((await create('o3')).fencingToken).toBe(fence(1, T0 + 3));
       });
     });
 
@@ -222,7 +228,7 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
         await create('o1', 'a', { clientId: 'laptop' });
         now += TTL;
         const g = await create('o1', 'a', { clientId: 'phone' });
-        expect(g.fencingToken).toBe(3);
+        expect(g.fencingToken).toBe(fence(1, T0 + 1 + TTL));
         expect((await snap()).active).toBe(2); // the expired laptop lease is still stored
       });
 
@@ -390,7 +396,7 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
         now = laptop.expiresAt;
         const again = await create('o1', 'a', { clientId: 'laptop' });
         expect(again.id).not.toBe(laptop.id);
-        expect(again.fencingToken).toBe(4);
+        expect(again.fencingToken).toBe(fence(1, laptop.expiresAt));
         expect(await store.get('p', laptop.id)).toEqual({ ok: false, failure: 'lease-expired' });
       });
     });
@@ -406,24 +412,24 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
         expect(r).toEqual({ outcome: 'replayed', grant: beat, expired: [] });
         expect(value(await store.get('p', g.id))).toEqual(beat);
         expect((await snap()).active).toBe(1);
-        expect((await create('o2')).fencingToken).toBe(2);
+        expect((await create('o2')).fencingToken).toBe(fence(1, T0 + 20_000));
       });
 
-      it('after release or expiry replays the answer as first given, and creates nothing', async () => {
+      it('after release or expiry says the grant has ended (as first given), and creates nothing', async () => {
         await open([pool({ perEmployeeLimit: 2 })]);
         const g1 = await create('o1', 'a', { idempotencyKey: 'k1', clientId: 'c1' });
         const g2 = await create('o1', 'a', { idempotencyKey: 'k2', clientId: 'c2' });
         now += 1_000;
         value(await store.heartbeat('p', g2.id));
         value(await store.release('p', g1.id));
-        expect(await grant(cmd('o1', 'a', { idempotencyKey: 'k1' }))).toEqual({ outcome: 'replayed', grant: g1, expired: [] });
+        expect(await grant(cmd('o1', 'a', { idempotencyKey: 'k1' }))).toEqual({ outcome: 'ended', grant: g1, expired: [] });
         now = g2.expiresAt + 1_000 + 1;
         const r = await grant(cmd('o1', 'a', { idempotencyKey: 'k2' }));
-        expect(r).toEqual({ outcome: 'replayed', grant: g2, expired: [{ id: g2.id, pool: 'p', member: g2.member, agency: 'a', owner: 'o1' }] });
+        expect(r).toEqual({ outcome: 'ended', grant: g2, expired: [{ id: g2.id, pool: 'p', member: g2.member, agency: 'a', owner: 'o1' }] });
         expect((await snap()).active).toBe(0);
       });
 
-      it('replays an expired, not yet reclaimed lease as first given', async () => {
+      it('says an expired, not yet reclaimed lease has ended (as first given)', async () => {
         await open([pool()], { reapBatch: 1 });
         const filler = await create('o2'); // expires first: the one the admission below reclaims
         now += 1;
@@ -432,7 +438,7 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
         value(await store.heartbeat('p', g.id));
         now = g.expiresAt + 1_000;
         expect(await grant(cmd('o1', 'a', { idempotencyKey: 'k1' }))).toEqual({
-          outcome: 'replayed',
+          outcome: 'ended',
           grant: g,
           expired: [{ id: filler.id, pool: 'p', member: filler.member, agency: 'a', owner: 'o2' }],
         });
@@ -465,7 +471,7 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
         expect(r.outcome).toBe('reconnected');
         value(await store.release('p', g.id));
         expect(await grant(cmd('o1', 'a', { idempotencyKey: 'k' }))).toEqual({
-          outcome: 'replayed',
+          outcome: 'ended',
           grant: { ...g, expiresAt: T0 + 1_000 + TTL },
           expired: [],
         });
@@ -880,7 +886,7 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
         expect(await store.claim('p', t2.id, 'o3')).toEqual({ ok: false, failure: 'ticket-not-found' });
         now += 2_000;
         const claimed = value(await store.claim('p', t2.id, 'o2'));
-        expect(claimed).toEqual({ id: 'p.t2', pool: 'p', member: 'm1', agency: 'a', owner: 'o2', clientId: 'c1', fencingToken: 2, createdAt: now, expiresAt: now + TTL, ttlMs: TTL });
+        expect(claimed).toEqual({ id: 'p.t2', pool: 'p', member: 'm1', agency: 'a', owner: 'o2', clientId: 'c1', fencingToken: fence(1, now), createdAt: now, expiresAt: now + TTL, ttlMs: TTL });
         expect(value(await store.claim('p', t2.id, 'o2'))).toEqual(claimed); // a repeated claim
         expect(value(await store.get('p', t2.id, 'o2'))).toEqual(claimed);
         expect([(await snap()).active, (await snap()).offered]).toEqual([1, 0]);
@@ -1075,9 +1081,9 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
         const at = (ms: number) => String(T0 + ms);
         const r = (t: number, ev: string, f: Record<string, string> = {}) => ({ t: at(t), ev, own: '', ag: '', m: '', g: '', code: '', pc: '', by: '', act: '', d: '', ...f });
         expect(fields).toEqual([
-          r(0, 'granted', { own: 'o1', ag: 'a', m: 'm1', g: id('g1'), d: '{"fence":1}' }),
+          r(0, 'granted', { own: 'o1', ag: 'a', m: 'm1', g: id('g1'), d: `{"fence":${fence(1, T0 + 0)}}` }),
           r(0, 'reconnected', { own: 'o1', ag: 'a', m: 'm1', g: id('g1') }),
-          r(0, 'granted', { own: 'o2', ag: 'b', m: 'm2', g: id('g2'), pc: 'crisis', d: '{"fence":2}' }),
+          r(0, 'granted', { own: 'o2', ag: 'b', m: 'm2', g: id('g2'), pc: 'crisis', d: `{"fence":${fence(2, T0 + 0)}}` }),
           r(0, 'refused', { own: 'o3', ag: 'a', code: 'pool-full' }),
           r(0, 'queued', { own: 'o3', ag: 'a', g: id('t3'), d: '{"reason":"pool-full"}' }),
           r(0, 'queued', { own: 'o4', ag: 'b', g: id('t4'), pc: 'crisis', d: '{"reason":"pool-full"}' }),
@@ -1088,19 +1094,19 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
           r(2_000, 'left-queue', { own: 'o4', ag: 'b', m: 'm1', g: id('t4'), pc: 'crisis', d: '{"reason":"declined"}' }),
           r(2_000, 'offered', { own: 'o3', ag: 'a', m: 'm1', g: id('t3'), d: `{"until":${T0 + 12_000}}` }),
           r(13_000, 'offer-expired', { own: 'o3', ag: 'a', m: 'm1', g: id('t3') }),
-          r(13_000, 'granted', { own: 'o6', ag: 'a', m: 'm1', g: id('g6'), d: '{"fence":3}' }),
+          r(13_000, 'granted', { own: 'o6', ag: 'a', m: 'm1', g: id('g6'), d: `{"fence":${fence(1, T0 + 13000)}}` }),
           r(13_000, 'released', { own: 'o2', ag: 'b', m: 'm2', g: id('g2'), d: '{"via":"operator"}' }),
-          r(13_000, 'granted', { own: 'o7', ag: 'b', m: 'm2', g: id('g7'), d: '{"fence":4}' }),
+          r(13_000, 'granted', { own: 'o7', ag: 'b', m: 'm2', g: id('g7'), d: `{"fence":${fence(2, T0 + 13000)}}` }),
           r(73_000, 'released', { own: 'o6', ag: 'a', m: 'm1', g: id('g6'), d: '{"via":"agent"}' }),
           r(73_000, 'renewed', { m: 'm1', d: '{"renewed":0,"released":1,"expired":0,"unknown":0}' }),
           r(73_000, 'expired', { own: 'o7', ag: 'b', m: 'm2', g: id('g7'), d: '{"via":"agent"}' }),
           r(73_000, 'renewed', { m: 'm2', d: '{"renewed":0,"released":0,"expired":1,"unknown":0}' }),
-          r(73_000, 'granted', { own: 'o8', ag: 'a', m: 'm1', g: id('g8'), d: '{"fence":5}' }),
-          r(73_000, 'granted', { own: 'o9', ag: 'b', m: 'm2', g: id('g9'), d: '{"fence":6}' }),
+          r(73_000, 'granted', { own: 'o8', ag: 'a', m: 'm1', g: id('g8'), d: `{"fence":${fence(1, T0 + 73000)}}` }),
+          r(73_000, 'granted', { own: 'o9', ag: 'b', m: 'm2', g: id('g9'), d: `{"fence":${fence(2, T0 + 73000)}}` }),
           r(193_000, 'expired', { own: 'o8', ag: 'a', m: 'm1', g: id('g8') }),
           r(193_000, 'expired', { own: 'o9', ag: 'b', m: 'm2', g: id('g9') }),
-          r(193_000, 'granted', { own: 'o10', ag: 'a', m: 'm1', g: id('g10'), d: '{"fence":7}' }),
-          r(193_000, 'granted', { own: 'o11', ag: 'b', m: 'm2', g: id('g11'), d: '{"fence":8}' }),
+          r(193_000, 'granted', { own: 'o10', ag: 'a', m: 'm1', g: id('g10'), d: `{"fence":${fence(1, T0 + 193000)}}` }),
+          r(193_000, 'granted', { own: 'o11', ag: 'b', m: 'm2', g: id('g11'), d: `{"fence":${fence(2, T0 + 193000)}}` }),
           r(193_000, 'queued', { own: 'o12', ag: 'a', g: id('t12'), d: '{"reason":"pool-full"}' }),
           r(213_000, 'left-queue', { own: 'o12', ag: 'a', g: id('t12'), d: '{"reason":"missed-check-in"}' }),
         ]);

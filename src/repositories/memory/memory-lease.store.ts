@@ -1,3 +1,4 @@
+import { nextFencingToken } from '../../domain/fencing';
 import BTree from 'sorted-btree';
 import { auditFieldsOf, type AuditEntry, type AuditRecord } from '../../domain/audit';
 import type {
@@ -423,8 +424,8 @@ export class MemoryLeaseStore implements LeaseStore {
       const remembered = state.remembered.get(rememberKey(cmd.owner, cmd.idempotencyKey));
       if (remembered) {
         const lease = state.leases.get(remembered.grantId);
-        const grant = lease && lease.expiresAt > now ? copy(lease) : copy(remembered.answer);
-        return ok({ outcome: 'replayed', grant, expired });
+        if (lease && lease.expiresAt > now) return ok({ outcome: 'replayed', grant: copy(lease), expired });
+        return ok({ outcome: 'ended', grant: copy(remembered.answer), expired });
       }
     }
 
@@ -507,7 +508,7 @@ export class MemoryLeaseStore implements LeaseStore {
       agency: cmd.agency,
       owner: cmd.owner,
       clientId: cmd.clientId,
-      fencingToken: ++state.fence,
+      fencingToken: (state.fence = nextFencingToken(state.fence, now)),
       createdAt: now,
       expiresAt: firstExpiry(spec, spec.leaseTtlMs, now),
       ttlMs: spec.leaseTtlMs,
@@ -559,7 +560,7 @@ export class MemoryLeaseStore implements LeaseStore {
       agency: ticket.agency,
       owner: ticket.owner,
       clientId: ticket.clientId,
-      fencingToken: ++state.fence,
+      fencingToken: (state.fence = nextFencingToken(state.fence, now)),
       createdAt: now,
       expiresAt: firstExpiry(spec, spec.leaseTtlMs, now),
       ttlMs: spec.leaseTtlMs,

@@ -23,12 +23,17 @@ export const grantScript = defineScript<
     rank: number,
     wait: string,
   ],
-  [Code] | [Code, RawGrant | RawTicket | number, RawExpired[], RawChange[]]
+  /** The subject by code: a grant (created, reconnected, replayed, ended), a ticket (queued), Retry-After seconds (refusals), null (unknown pool). */
+  [Code, RawGrant | RawTicket | number | null, RawExpired[], RawChange[]]
 >('grant-1.lua');
 
-type LeaseReply = [Code] | [Code, RawGrant];
+/*
+ * Each script answers one fixed shape whatever its code (null where a part is absent), so a change
+ * to a reply fails the type check here rather than a length test at run time.
+ */
+type LeaseReply = [Code, RawGrant | null];
 /** Writing lease scripts also answer the waiting-room changes they made. */
-type WritingLeaseReply = [Code] | [Code, RawChange[]] | [Code, RawGrant, RawChange[]];
+type WritingLeaseReply = [Code, RawGrant | null, RawChange[]];
 
 export const heartbeatScript = defineScript<[grantId: string, owner: string], WritingLeaseReply>('heartbeat-1.lua');
 
@@ -41,41 +46,41 @@ export const listByOwnerScript = defineScript<[owner: string], RawGrant[]>('list
 /** ARGV: member, grace ms, number of ended ids, ...ended, ...active. */
 export const bulkRenewScript = defineScript<
   [member: string, graceMs: number, endedCount: number, ...ids: string[]],
-  [Code] | [Code, number, number, number, string[], RawChange[], RawExpired[], RawExpired[]]
+  [Code, number, number, number, string[], RawChange[], RawExpired[], RawExpired[]]
 >('bulk-renew-1.lua');
 
-export const reapScript = defineScript<[limit: number], [] | [RawExpired[], RawChange[]]>('reap-1.lua');
+export const reapScript = defineScript<[limit: number], [RawExpired[], RawChange[]]>('reap-1.lua');
 
 export const snapshotScript = defineScript<
   [],
-  [Code] | [Code, number, string, number, number, number, number[], number[], number, number]
+  [Code, number, string | null, number, number, number, number[], number[], number, number]
 >('snapshot-1.lua');
 
 /** ARGV: ticket id, owner, reapBatch. */
-export const checkInScript = defineScript<[ticketId: string, owner: string, reapBatch: number], [Code] | [Code, RawChange[]] | [Code, RawTicket, RawExpired[], RawChange[]]>(
+export const checkInScript = defineScript<[ticketId: string, owner: string, reapBatch: number], [Code, RawTicket | null, RawExpired[], RawChange[]]>(
   'check-in-1.lua',
 );
 
 /** ARGV: ticket id, owner. */
-export const claimScript = defineScript<[ticketId: string, owner: string], [Code] | [Code, RawChange[]] | [Code, RawGrant, RawChange[]]>('claim-1.lua');
+export const claimScript = defineScript<[ticketId: string, owner: string], WritingLeaseReply>('claim-1.lua');
 
 /** ARGV: ticket id, owner. */
-export const leaveScript = defineScript<[ticketId: string, owner: string], [Code] | [Code, RawChange[]]>('leave-1.lua');
+export const leaveScript = defineScript<[ticketId: string, owner: string], [Code, RawChange[]]>('leave-1.lua');
 
 /** ARGV: ticket id ('' = the owner's), owner ('' = any). */
-export const ticketScript = defineScript<[ticketId: string, owner: string], [Code] | [Code, RawTicket]>('ticket-1.lua');
+export const ticketScript = defineScript<[ticketId: string, owner: string], [Code, RawTicket | null]>('ticket-1.lua');
 
 /** ARGV: expected revision, config file's spec JSON ('' keep), overrides JSON ('' keep), effective spec JSON, ...audit field/value pairs. */
 export const syncPoolScript = defineScript<
   [expectedRevision: number, baseJson: string, overridesJson: string, effectiveJson: string, ...audit: string[]],
-  [Code, number] | [Code, number, RawChange[]]
+  [Code, number, RawChange[]]
 >('sync-pool-1.lua');
 
 /** ARGV: from (exclusive), to (inclusive), epoch ms. */
-export const listEndingScript = defineScript<[fromMs: number, toMs: number], [Code] | [Code, RawGrant[]]>('list-ending-1.lua');
+export const listEndingScript = defineScript<[fromMs: number, toMs: number], [Code, RawGrant[]]>('list-ending-1.lua');
 
 /** ARGV: member, reporter, window ms. */
-export const recordFailureScript = defineScript<[member: string, reporter: string, windowMs: number], [Code] | [Code, number]>('record-failure-1.lua');
+export const recordFailureScript = defineScript<[member: string, reporter: string, windowMs: number], [Code, number]>('record-failure-1.lua');
 
 export const leaseScripts = [
   grantScript,

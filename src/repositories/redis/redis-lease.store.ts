@@ -14,7 +14,7 @@ import { auditFields, auditFieldsOf, type AuditRecord } from '../../domain/audit
 import { applyOverrides, type PoolLayers, type PoolOverrides } from '../../domain/pool-overrides';
 import { headroomView } from '../../domain/headroom';
 import type { PoolSpec } from '../../domain/pool-spec';
-import type { AuditPage, AuditQuery, LeaseResult, LeaseStore, LeaseStoreOptions, OperatorAudit, OverridesWrite } from '../lease-store';
+import type { AuditPage, AuditQuery, LeaseFailure, LeaseResult, LeaseStore, LeaseStoreOptions, OperatorAudit, OverridesWrite } from '../lease-store';
 import { claimKey, poolBase, poolIndexKey, poolKeys } from './keys';
 import {
   bulkRenewScript,
@@ -36,6 +36,7 @@ import {
 } from './lease-scripts';
 import { changesOf, expiredOf, grantOf, outcomeOf, ticketOf, type RawChange, type RawGrant, type RawTicket } from './script-codes';
 import { registerScript } from './script-loader';
+import { ReplicaAck } from './replica-ack';
 
 /**
  * Idempotency memos outlive their logical TTL by this much when a test clock is
@@ -45,6 +46,12 @@ const TEST_CLOCK_MEMO_SLACK_MS = 24 * 3600 * 1000;
 
 /** A write of a pool's layers that keeps losing compare-and-set races gives up after this many tries. */
 const LAYER_WRITE_TRIES = 20;
+
+export interface RedisLeaseStoreOptions extends LeaseStoreOptions {
+  keyPrefix: string;
+  /** Confirm writes only once this many replicas have them (WAIT); 0 or unset = once the master has them. */
+  ack?: { replicas: number; timeoutMs: number };
+}
 
 /**
  * The production LeaseStore: any number of broker replicas on one Redis (or
@@ -59,9 +66,70 @@ export class RedisLeaseStore implements LeaseStore {
 
   constructor(
     private readonly redis: Redis,
-    private readonly options: LeaseStoreOptions & { keyPrefix: string },
+    private readonly options: RedisLeaseStoreOptions,
   ) {
     for (const script of leaseScripts) registerScript(redis, script);
+    this.ack = new ReplicaAck(redis, options.ack?.replicas ?? 0, options.ack?.timeoutMs ?? 500);
+  }
+
+  private readonly ack: ReplicaAck;
+
+  /** The config file's pools, kept written by keepPoolsWritten(). */
+  private wanted = new Map<string, PoolSpec>();
+  private poolsWritten = true;
+  private writingPools: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  /**
+   * Writes the config file's pool definitions, and writes them again, until they are written,
+   * whenever they go missing: at start-up before Redis (or its replicas, with min-replicas-to-write)
+   * are ready, after a reconnect, and when an operation finds a configured pool missing (a node that
+   * came back empty). Until then ping() fails (readiness) and operations on those pools answer
+   * 503 store-unavailable, never 404 unknown-pool. Resolves once they are written.
+   */
+  keepPoolsWritten(specs: PoolSpec[], onError: (e: Error) => void = () => {}): Promise<void> {
+    this.wanted = new Map(specs.map((s) => [s.id, s]));
+    return this.rewritePools(onError);
+  }
+
+  /** Starts writing the definitions again (once at a time); see keepPoolsWritten. */
+  rewritePools(onError: (e: Error) => void = () => {}): Promise<void> {
+    if (this.wanted.size === 0) return Promise.resolve();
+    this.poolsWritten = false;
+    this.writingPools ??= new Promise<void>((resolve) => {
+      const attempt = (n: number): void => {
+        if (this.closed) return resolve();
+        this.syncPools([...this.wanted.values()]).then(
+          () => {
+            this.poolsWritten = true;
+            resolve();
+          },
+          (e: Error) => {
+            onError(e);
+            this.retryTimer = setTimeout(() => attempt(n + 1), Math.min(100 * 2 ** n, 2_000));
+            this.retryTimer.unref();
+          },
+        );
+      };
+      attempt(0);
+    }).finally(() => (this.writingPools = null));
+    return this.writingPools;
+  }
+
+  /**
+   * Every failure answer passes here. A configured pool the store does not know was lost with its
+   * keys (a node that came back empty): write it again and answer 503 meanwhile, never 404.
+   */
+  private failed(pool: string, failure: LeaseFailure): { ok: false; failure: LeaseFailure } {
+    if (failure === 'unknown-pool') this.missing(pool);
+    return { ok: false, failure };
+  }
+
+  private missing(pool: string): null {
+    if (!this.wanted.has(pool)) return null;
+    void this.rewritePools();
+    throw new Error(`pool ${pool} is missing from the store; its definition is being written again`);
   }
 
   private readonly waitingListeners = new Set<(changes: WaitingChange[]) => void>();
@@ -73,10 +141,11 @@ export class RedisLeaseStore implements LeaseStore {
     await Promise.all(
       specs.map(async (spec) => {
         for (let i = 0; i < LAYER_WRITE_TRIES; i++) {
-          const layers = await this.getPoolLayers(spec.id);
+          const layers = await this.readLayers(spec.id);
           const effective = applyOverrides(spec, layers?.overrides ?? {});
-          const reply = await syncPoolScript(this.redis, this.base(spec.id), this.clockNow(), layers?.revision ?? 0, JSON.stringify(spec), '', JSON.stringify(effective));
-          if (outcomeOf(reply[0]).kind === 'ok') return this.emit(spec.id, reply[2]);
+          const reply = await this.acked(spec.id, syncPoolScript(this.redis, this.base(spec.id), this.clockNow(), layers?.revision ?? 0, JSON.stringify(spec), '', JSON.stringify(effective)));
+          const [code, , changes] = reply;
+          if (outcomeOf(code).kind === 'ok') return this.emit(spec.id, changes);
         }
         throw new Error(`pool ${spec.id}: its definition kept changing while the config file was written`);
       }),
@@ -85,6 +154,10 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async getPoolLayers(pool: string): Promise<PoolLayers | null> {
+    return (await this.readLayers(pool)) ?? this.missing(pool);
+  }
+
+  private async readLayers(pool: string): Promise<PoolLayers | null> {
     const keys = poolKeys(this.options.keyPrefix, pool);
     // Same slot, one round trip; a pool written before layers existed has its config only.
     const [[, config], [, layers]] = (await this.redis.multi().get(keys.config).hmget(keys.layers, 'spec', 'overrides', 'rev').exec()) as [
@@ -104,18 +177,21 @@ export class RedisLeaseStore implements LeaseStore {
 
   async setPoolOverrides(pool: string, overrides: PoolOverrides, expectedRevision: number, audit?: OperatorAudit): Promise<LeaseResult<OverridesWrite>> {
     const layers = await this.getPoolLayers(pool);
-    if (!layers) return { ok: false, failure: 'unknown-pool' };
+    if (!layers) return this.failed(pool, 'unknown-pool');
     if (layers.revision !== expectedRevision) return { ok: true, value: { applied: false, revision: layers.revision } };
     const effective = applyOverrides(layers.base, overrides);
-    const [code, revision, changes] = await syncPoolScript(
-      this.redis,
-      this.base(pool),
-      this.clockNow(),
-      expectedRevision,
-      '',
-      JSON.stringify(overrides),
-      JSON.stringify(effective),
-      ...(audit ? auditPairs(audit) : []),
+    const [code, revision, changes] = await this.acked(
+      pool,
+      syncPoolScript(
+        this.redis,
+        this.base(pool),
+        this.clockNow(),
+        expectedRevision,
+        '',
+        JSON.stringify(overrides),
+        JSON.stringify(effective),
+        ...(audit ? auditPairs(audit) : []),
+      ),
     );
     if (outcomeOf(code).kind === 'stale') return { ok: true, value: { applied: false, revision } };
     this.emit(pool, changes);
@@ -123,26 +199,27 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async recordMemberFailure(pool: string, member: string, reporter: string, windowMs: number): Promise<LeaseResult<number>> {
-    const reply = await recordFailureScript(this.redis, this.base(pool), this.clockNow(), member, reporter, windowMs);
-    const result = outcomeOf(reply[0]);
-    if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    return { ok: true, value: reply[1]! };
+    const reply = await this.acked(pool, recordFailureScript(this.redis, this.base(pool), this.clockNow(), member, reporter, windowMs));
+    const [code, reporters] = reply;
+    const result = outcomeOf(code);
+    if (result.kind === 'failure') return this.failed(pool, result.failure);
+    return { ok: true, value: reporters };
   }
 
   async clearMemberFailures(pool: string, member: string): Promise<void> {
-    await this.redis.del(poolKeys(this.options.keyPrefix, pool).failures(member));
+    await this.acked(pool, this.redis.del(poolKeys(this.options.keyPrefix, pool).failures(member)));
   }
 
   async sessionsEnding(pool: string, fromMs: number, toMs: number): Promise<Grant[]> {
-    const reply = await listEndingScript(this.redis, this.base(pool), this.clockNow(), fromMs, toMs);
-    if (outcomeOf(reply[0]).kind !== 'ok') return [];
-    return (reply[1] ?? []).map((g) => grantOf(pool, g));
+    const [code, grants] = await listEndingScript(this.redis, this.base(pool), this.clockNow(), fromMs, toMs);
+    if (outcomeOf(code).kind !== 'ok') return [];
+    return grants.map((g) => grantOf(pool, g));
   }
 
   async appendAudit(pool: string, entry: OperatorAudit): Promise<void> {
     const keys = poolKeys(this.options.keyPrefix, pool);
     if ((await this.redis.exists(keys.config)) === 0) return;
-    await this.redis.xadd(keys.audit, '*', 't', String(await this.now()), ...auditPairs(entry));
+    await this.acked(pool, this.redis.xadd(keys.audit, '*', 't', String(await this.now()), ...auditPairs(entry)));
   }
 
   /*
@@ -181,21 +258,27 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async claimJob(name: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(claimKey(this.options.keyPrefix, name), 'claimed', 'PX', Math.max(1, Math.floor(ttlMs)), 'NX')) === 'OK';
+    const key = claimKey(this.options.keyPrefix, name);
+    const claimed = (await this.redis.set(key, 'claimed', 'PX', Math.max(1, Math.floor(ttlMs)), 'NX')) === 'OK';
+    // A claim a failover could discard would let a second replica run the job: confirm it like any write.
+    if (claimed) await this.ack.confirm(key);
+    return claimed;
   }
 
   async completeJob(name: string, keepMs: number): Promise<void> {
-    await this.redis.set(claimKey(this.options.keyPrefix, name), 'done', 'PX', Math.max(1, Math.floor(keepMs)));
+    const key = claimKey(this.options.keyPrefix, name);
+    await this.redis.set(key, 'done', 'PX', Math.max(1, Math.floor(keepMs)));
+    await this.ack.confirm(key);
   }
 
   async getPoolSpec(pool: string): Promise<PoolSpec | null> {
     const raw = await this.redis.get(poolKeys(this.options.keyPrefix, pool).config);
-    return raw === null ? null : (JSON.parse(raw) as PoolSpec);
+    return raw === null ? this.missing(pool) : (JSON.parse(raw) as PoolSpec);
   }
 
   async grant(cmd: GrantCommand): Promise<LeaseResult<GrantResult>> {
     const idemTtl = this.options.idempotencyTtlMs;
-    const reply = await grantScript(
+    const reply = await this.acked(cmd.pool, grantScript(
       this.redis,
       this.base(cmd.pool),
       this.clockNow(),
@@ -210,30 +293,31 @@ export class RedisLeaseStore implements LeaseStore {
       cmd.priority?.class ?? '',
       cmd.priority?.rank ?? 0,
       cmd.wait ? '1' : '',
-    );
-    const result = outcomeOf(reply[0]);
-    if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    this.emit(cmd.pool, reply[3]);
-    const expired = expiredOf(cmd.pool, reply[2] ?? []);
+    ));
+    const [code, subject, rawExpired, changes] = reply;
+    const result = outcomeOf(code);
+    if (result.kind === 'failure') return this.failed(cmd.pool, result.failure);
+    this.emit(cmd.pool, changes);
+    const expired = expiredOf(cmd.pool, rawExpired);
     if (result.kind === 'granted') {
-      return { ok: true, value: { outcome: result.outcome, grant: grantOf(cmd.pool, reply[1] as RawGrant), expired } };
+      return { ok: true, value: { outcome: result.outcome, grant: grantOf(cmd.pool, present('grant', code, subject) as RawGrant), expired } };
     }
     if (result.kind === 'queued') {
-      return { ok: true, value: { outcome: 'queued', ticket: ticketOf(cmd.pool, reply[1] as RawTicket), expired } };
+      return { ok: true, value: { outcome: 'queued', ticket: ticketOf(cmd.pool, present('grant', code, subject) as RawTicket), expired } };
     }
     if (result.kind === 'refusal') {
-      const retry = reply[1] as number;
+      const retry = present('grant', code, subject) as number;
       return { ok: true, value: { outcome: 'refused', code: result.code, retryAfterSeconds: retry < 0 ? null : retry, expired } };
     }
-    throw new Error(`grant script answered with code ${reply[0]}`);
+    throw new Error(`grant script answered with code ${code}`);
   }
 
   async heartbeat(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
-    return this.writingLeaseReply(pool, await heartbeatScript(this.redis, this.base(pool), this.clockNow(), grantId, owner ?? ''));
+    return this.writingLeaseReply(pool, await this.acked(pool, heartbeatScript(this.redis, this.base(pool), this.clockNow(), grantId, owner ?? '')));
   }
 
   async release(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
-    return this.writingLeaseReply(pool, await releaseScript(this.redis, this.base(pool), this.clockNow(), grantId, owner ?? ''));
+    return this.writingLeaseReply(pool, await this.acked(pool, releaseScript(this.redis, this.base(pool), this.clockNow(), grantId, owner ?? '')));
   }
 
   async get(pool: string, grantId: string, owner?: string): Promise<LeaseResult<Grant>> {
@@ -246,7 +330,7 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>> {
-    const reply = await bulkRenewScript(
+    const reply = await this.acked(cmd.pool, bulkRenewScript(
       this.redis,
       this.base(cmd.pool),
       this.clockNow(),
@@ -255,11 +339,11 @@ export class RedisLeaseStore implements LeaseStore {
       cmd.ended.length,
       ...cmd.ended,
       ...cmd.active,
-    );
-    const result = outcomeOf(reply[0]);
-    if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    if (result.kind !== 'ok' || reply.length !== 8) throw new Error(`bulk-renew script answered with code ${reply[0]}`);
-    const [, renewed, released, expired, unknown, changes, releasedLeases, expiredLeases] = reply;
+    ));
+    const [code, renewed, released, expired, unknown, changes, releasedLeases, expiredLeases] = reply;
+    const result = outcomeOf(code);
+    if (result.kind === 'failure') return this.failed(cmd.pool, result.failure);
+    if (result.kind !== 'ok') throw new Error(`bulk-renew script answered with code ${code}`);
     this.emit(cmd.pool, changes);
     return {
       ok: true,
@@ -268,52 +352,48 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async reap(pool: string, limit: number): Promise<ExpiredLease[]> {
-    const reply = await reapScript(this.redis, this.base(pool), this.clockNow(), limit);
-    if (reply.length === 0) return [];
-    this.emit(pool, reply[1]);
-    return expiredOf(pool, reply[0]);
+    const [expired, changes] = await this.acked(pool, reapScript(this.redis, this.base(pool), this.clockNow(), limit));
+    this.emit(pool, changes);
+    return expiredOf(pool, expired);
   }
 
   async checkIn(pool: string, ticketId: string, owner: string): Promise<LeaseResult<{ ticket: WaitTicket; expired: ExpiredLease[] }>> {
-    const reply = await checkInScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner, this.options.reapBatch);
-    const result = outcomeOf(reply[0]);
-    if (reply.length === 4) {
-      this.emit(pool, reply[3]);
-      return { ok: true, value: { ticket: ticketOf(pool, reply[1]), expired: expiredOf(pool, reply[2]) } };
-    }
-    if (reply.length === 2) this.emit(pool, reply[1]);
-    if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    throw new Error(`check-in script answered with code ${reply[0]}`);
+    const reply = await this.acked(pool, checkInScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner, this.options.reapBatch));
+    const [code, ticket, expired, changes] = reply;
+    const result = outcomeOf(code);
+    this.emit(pool, changes);
+    if (result.kind === 'failure') return this.failed(pool, result.failure);
+    if (result.kind !== 'ok') throw new Error(`check-in script answered with code ${code}`);
+    return { ok: true, value: { ticket: ticketOf(pool, present('check-in', code, ticket)), expired: expiredOf(pool, expired) } };
   }
 
   async claim(pool: string, ticketId: string, owner: string): Promise<LeaseResult<Grant>> {
-    const reply = await claimScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner);
-    const result = outcomeOf(reply[0]);
-    this.emit(pool, reply.length === 3 ? reply[2] : reply[1]);
-    if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    if (result.kind !== 'ok' || reply.length !== 3) throw new Error(`claim script answered with code ${reply[0]}`);
-    return { ok: true, value: grantOf(pool, reply[1]) };
+    const reply = await this.acked(pool, claimScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner));
+    return this.writingLeaseReply(pool, reply);
   }
 
   async leave(pool: string, ticketId: string, owner: string): Promise<LeaseResult<null>> {
-    const reply = await leaveScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner);
-    const result = outcomeOf(reply[0]);
-    this.emit(pool, reply[1]);
-    if (result.kind === 'failure') return { ok: false, failure: result.failure };
+    const reply = await this.acked(pool, leaveScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner));
+    const [code, changes] = reply;
+    const result = outcomeOf(code);
+    this.emit(pool, changes);
+    if (result.kind === 'failure') return this.failed(pool, result.failure);
     return { ok: true, value: null };
   }
 
   async getTicket(pool: string, ticketId: string, owner?: string): Promise<LeaseResult<WaitTicket>> {
     const reply = await ticketScript(this.redis, this.base(pool), this.clockNow(), ticketId, owner ?? '');
-    const result = outcomeOf(reply[0]);
-    if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    if (result.kind !== 'ok' || reply.length !== 2) throw new Error(`ticket script answered with code ${reply[0]}`);
-    return { ok: true, value: ticketOf(pool, reply[1]) };
+    const [code, ticket] = reply;
+    const result = outcomeOf(code);
+    if (result.kind === 'failure') return this.failed(pool, result.failure);
+    if (result.kind !== 'ok') throw new Error(`ticket script answered with code ${code}`);
+    return { ok: true, value: ticketOf(pool, present('ticket', code, ticket)) };
   }
 
   async ticketOf(pool: string, owner: string): Promise<WaitTicket | null> {
     const reply = await ticketScript(this.redis, this.base(pool), this.clockNow(), '', owner);
-    return reply.length === 2 && outcomeOf(reply[0]).kind === 'ok' ? ticketOf(pool, reply[1]) : null;
+    const [code, ticket] = reply;
+    return outcomeOf(code).kind === 'ok' ? ticketOf(pool, present('ticket', code, ticket)) : null;
   }
 
   onWaitingChange(listener: (changes: WaitingChange[]) => void): () => void {
@@ -323,11 +403,11 @@ export class RedisLeaseStore implements LeaseStore {
 
   async snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>> {
     const reply = await snapshotScript(this.redis, this.base(pool), this.clockNow());
-    const result = outcomeOf(reply[0]);
-    if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    if (result.kind !== 'ok' || reply.length !== 10) throw new Error(`snapshot script answered with code ${reply[0]}`);
-    const [, at, specJson, capacity, active, free, memberCounts, agencyCounts, waiting, offered] = reply;
-    const spec = JSON.parse(specJson) as PoolSpec;
+    const [code, at, specJson, capacity, active, free, memberCounts, agencyCounts, waiting, offered] = reply;
+    const result = outcomeOf(code);
+    if (result.kind === 'failure') return this.failed(pool, result.failure);
+    if (result.kind !== 'ok') throw new Error(`snapshot script answered with code ${code}`);
+    const spec = JSON.parse(present('snapshot', code, specJson)) as PoolSpec;
     return {
       ok: true,
       value: {
@@ -368,10 +448,24 @@ export class RedisLeaseStore implements LeaseStore {
 
   async ping(): Promise<void> {
     await this.redis.ping();
+    if (!this.poolsWritten) throw new Error('the pool definitions are not written yet');
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.redis.quit();
+  }
+
+  /**
+   * A write's reply, once it is confirmed (docs/guarantees.md): with `ack.replicas` > 0 only after
+   * that many replicas have it, else it throws and the caller answers 503 store-unavailable. The
+   * master may still hold the write: a retry with the same Idempotency-Key finds it, or it expires.
+   */
+  private async acked<T>(pool: string, write: Promise<T>): Promise<T> {
+    const reply = await write;
+    await this.ack.confirm(this.base(pool));
+    return reply;
   }
 
   private base(pool: string): string {
@@ -383,15 +477,12 @@ export class RedisLeaseStore implements LeaseStore {
     return this.options.clock ? Math.floor(this.options.clock()) : null;
   }
 
-  private writingLeaseReply(pool: string, reply: [number] | [number, RawChange[]] | [number, RawGrant, RawChange[]]): LeaseResult<Grant> {
-    const result = outcomeOf(reply[0]);
-    if (reply.length === 3) {
-      this.emit(pool, reply[2]);
-      return { ok: true, value: grantOf(pool, reply[1]) };
-    }
-    if (reply.length === 2) this.emit(pool, reply[1]);
-    if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    throw new Error(`lease script answered with code ${reply[0]}`);
+  private writingLeaseReply(pool: string, [code, grant, changes]: [number, RawGrant | null, RawChange[]]): LeaseResult<Grant> {
+    const result = outcomeOf(code);
+    this.emit(pool, changes);
+    if (result.kind === 'failure') return this.failed(pool, result.failure);
+    if (result.kind !== 'ok') throw new Error(`lease script answered with code ${code}`);
+    return { ok: true, value: grantOf(pool, present('lease', code, grant)) };
   }
 
   /** Hands a script's waiting-room changes to the listeners. */
@@ -401,12 +492,18 @@ export class RedisLeaseStore implements LeaseStore {
     for (const l of this.waitingListeners) l(changes);
   }
 
-  private leaseReply(pool: string, reply: [number] | [number, RawGrant]): LeaseResult<Grant> {
-    const result = outcomeOf(reply[0]);
-    if (result.kind === 'failure') return { ok: false, failure: result.failure };
-    if (result.kind !== 'ok' || reply.length !== 2) throw new Error(`lease script answered with code ${reply[0]}`);
-    return { ok: true, value: grantOf(pool, reply[1]) };
+  private leaseReply(pool: string, [code, grant]: [number, RawGrant | null]): LeaseResult<Grant> {
+    const result = outcomeOf(code);
+    if (result.kind === 'failure') return this.failed(pool, result.failure);
+    if (result.kind !== 'ok') throw new Error(`lease script answered with code ${code}`);
+    return { ok: true, value: grantOf(pool, present('lease', code, grant)) };
   }
+}
+
+/** The part of a fixed-shape reply its code promises; a script that broke the promise is a bug, not a refusal. */
+function present<T>(script: string, code: number, part: T | null): T {
+  if (part === null) throw new Error(`${script} script answered code ${code} without the part it promises`);
+  return part;
 }
 
 /** An operator record's fields after `t`, as XADD takes them (src/domain/audit.ts order). */

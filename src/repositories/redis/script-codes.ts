@@ -8,6 +8,7 @@ export const ScriptCode = {
   RECONNECTED: 2,
   REPLAYED: 3,
   QUEUED: 4,
+  ENDED: 5,
   UNKNOWN_POOL: -1,
   UNKNOWN_MEMBER: -2,
   GRANT_NOT_FOUND: -3,
@@ -28,7 +29,7 @@ export const ScriptCode = {
 
 export type ScriptOutcome =
   | { kind: 'ok' }
-  | { kind: 'granted'; outcome: 'created' | 'reconnected' | 'replayed' }
+  | { kind: 'granted'; outcome: 'created' | 'reconnected' | 'replayed' | 'ended' }
   | { kind: 'failure'; failure: LeaseFailure }
   | { kind: 'refusal'; code: RefusalCode }
   /** The request waits in line (grant with a ticket). */
@@ -41,6 +42,7 @@ const outcomes = new Map<number, ScriptOutcome>([
   [ScriptCode.CREATED, { kind: 'granted', outcome: 'created' }],
   [ScriptCode.RECONNECTED, { kind: 'granted', outcome: 'reconnected' }],
   [ScriptCode.REPLAYED, { kind: 'granted', outcome: 'replayed' }],
+  [ScriptCode.ENDED, { kind: 'granted', outcome: 'ended' }],
   [ScriptCode.UNKNOWN_POOL, { kind: 'failure', failure: 'unknown-pool' }],
   [ScriptCode.UNKNOWN_MEMBER, { kind: 'failure', failure: 'unknown-member' }],
   [ScriptCode.GRANT_NOT_FOUND, { kind: 'failure', failure: 'grant-not-found' }],

@@ -85,13 +85,13 @@ describe('script loader', () => {
 
     it('each replica runs its own version of a script, also on a shared connection', async () => {
       // Release B changed what reap answers (a stand-in for any change of behaviour).
-      writeFileSync(join(dir, 'reap-1.lua'), readFileSync(join(dir, 'reap-1.lua'), 'utf8').replace(/^if not spec then return \{\} end$/m, "if not spec then return { 'release B' } end"));
+      writeFileSync(join(dir, 'reap-1.lua'), readFileSync(join(dir, 'reap-1.lua'), 'utf8').replace(/^if not spec then return \{ \{\}, \{\} \} end$/m, "if not spec then return { 'release B' } end"));
       const reapA = defineScript<[number], unknown[]>('reap-1.lua');
       const reapB = defineScript<[number], unknown[]>('reap-1.lua', dir);
       expect(reapB.script.command).not.toBe(reapA.script.command);
       const base = `test:versions:{p}:`; // no keys exist under it: reap finds nothing to do
       const replies = await Promise.all([reapA(redisA, base, 1, 10), reapB(redisB, base, 1, 10), reapB(redisA, base, 1, 10), reapA(redisB, base, 1, 10)]);
-      expect(replies).toEqual([[], ['release B'], ['release B'], []]);
+      expect(replies).toEqual([[[], []], ['release B'], ['release B'], [[], []]]);
       expect(await redisA.script('EXISTS', reapA.script.sha1, reapB.script.sha1)).toEqual([1, 1]);
     });
   });

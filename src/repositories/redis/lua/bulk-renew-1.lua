@@ -14,7 +14,8 @@
   ARGV[4] n = number of ended ids
   ARGV[5 .. 4+n] ended ids; ARGV[5+n ..] active ids
 
-  Returns { OK, renewed, released, expired, unknownIds, changes, releasedLeases, expiredLeases } | { UNKNOWN_POOL } | { UNKNOWN_MEMBER }
+  Returns { code, renewed, released, expired, unknownIds, changes, releasedLeases, expiredLeases } (always this shape)
+  code = OK | UNKNOWN_POOL | UNKNOWN_MEMBER (then 0, 0, 0, {}, {}, {}, {})
   changes = waiting-room changes: freed slots are offered to the line in this step (includes/queue.lua)
   unknownIds: distinct, in the order first reported
   releasedLeases, expiredLeases = { {id, member, agency, owner}, ... } in the order handled (as reap.lua), for events
@@ -33,12 +34,12 @@ local member, grace, n_ended = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local pool = pool_of_base(base)
 
 local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL } end
+if not spec then return { UNKNOWN_POOL, 0, 0, 0, {}, {}, {}, {} } end
 local known = false
 for _, m in ipairs(spec.members) do
   if m.id == member then known = true break end
 end
-if not known then return { UNKNOWN_MEMBER } end
+if not known then return { UNKNOWN_MEMBER, 0, 0, 0, {}, {}, {}, {} } end
 
 local renewed, released, expired, unknown = 0, 0, 0, {}
 local released_leases, expired_leases = {}, {}

@@ -11,7 +11,8 @@
   ARGV[3] owner
   ARGV[4] reapBatch
 
-  Returns { OK, ticket, expired, changes } | { TICKET_NOT_FOUND | OFFER_EXPIRED, changes } | { UNKNOWN_POOL }
+  Returns { code, ticket | false, expired, changes } (always this shape)
+  code = OK (with the ticket) | TICKET_NOT_FOUND | OFFER_EXPIRED | UNKNOWN_POOL
   ticket = see includes/queue.lua ticket_reply; expired = { {id, member, agency, owner}, ... }
 ]]
 --- @include "codes"
@@ -28,11 +29,11 @@ local now = clock_now(ARGV[1])
 local pool = pool_of_base(base)
 local field = field_of_id(pool, ARGV[2])
 local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL } end
+if not spec then return { UNKNOWN_POOL, false, {}, {} } end
 
 local changes = {}
 local t, failure = usable_ticket(base, pool, spec, field, ARGV[3], now, changes)
-if not t then return { failure, changes } end
+if not t then return { failure, false, {}, changes } end
 local wr = wait_room(spec)
 if t.state == 'waiting' and wr then
   t.by = now + wr.checkInMs

@@ -16,12 +16,13 @@
   ARGV[11] priority rank (higher first; may use headroom reserved for ranks up to it)
   ARGV[12] '1' = wait in line instead of a capacity refusal; '' = no
 
-  Returns
+  Returns { code, subject, expired, changes } (always this shape):
     { CREATED | RECONNECTED | REPLAYED, grant, expired, changes }
+    { ENDED, grant as first given, expired, changes }   the Idempotency-Key's grant was released or expired since
     { NOT_ENTITLED | EMPLOYEE_AT_LIMIT | AGENCY_AT_MAXIMUM | POOL_UNAVAILABLE | POOL_FULL
       | CAPACITY_RESERVED | HEADROOM_RESERVED | WAITING_ROOM_FULL, retryAfterSeconds (-1 = none), expired, changes }
     { QUEUED, ticket, expired, changes }
-    { UNKNOWN_POOL }
+    { UNKNOWN_POOL, false, {}, {} }
   grant = { id, member, agency, owner, clientId, fencingToken, createdAt, expiresAt, ttlMs }
   ticket = see includes/queue.lua ticket_reply
   expired = { {id, member, agency, owner}, ... } leases reclaimed by this call, oldest first
@@ -30,6 +31,7 @@
 --- @include "codes"
 --- @include "clock"
 --- @include "keys"
+--- @include "fence"
 --- @include "spec"
 --- @include "record"
 --- @include "leases"
@@ -46,7 +48,7 @@ local pc, rank, wants_wait = ARGV[10], tonumber(ARGV[11]), ARGV[12] == '1'
 local pool = pool_of_base(base)
 
 local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL } end
+if not spec then return { UNKNOWN_POOL, false, {}, {} } end
 
 -- 2. Reclaim what expired, then offer what that freed to the waiting room first.
 local changes = {}
@@ -85,7 +87,7 @@ local function remember(id, r, expires)
   redis.call('SET', idem_key, memo, 'PX', idem_px)
 end
 
--- 3. A remembered Idempotency-Key: the grant it created, live or as first given.
+-- 3. A remembered Idempotency-Key: the grant it created if live, else that it has ended.
 if idem_key then
   local memo = redis.call('GET', idem_key)
   if memo then
@@ -97,7 +99,7 @@ if idem_key then
       if current and current.fence == fence and current.expires and current.expires > now then
         return { REPLAYED, grant_reply(id, current, current.expires), expired, changes }
       end
-      return { REPLAYED, grant_reply(id, first, expires), expired, changes }
+      return { ENDED, grant_reply(id, first, expires), expired, changes }
     end
   end
 end
@@ -167,10 +169,10 @@ if not member then return wait_or(POOL_FULL, 'pool-full') end
 -- 12. Create.
 local r = {
   member = member.id, agency = agency, owner = owner, client = client,
-  fence = redis.call('HINCRBY', key_state(base), 'fence', 1), created = now, ttl = spec.leaseTtlMs,
+  fence = next_fence(base, now), created = now, ttl = spec.leaseTtlMs,
 }
 local expires = first_expiry(spec, r.ttl, now)
 insert_lease(base, field_of_id(pool, new_id), r, expires, spec)
 remember(new_id, r, expires)
-audit(base, now, 'granted', { own = owner, ag = agency, m = r.member, g = new_id, pc = pc, d = '{"fence":' .. r.fence .. '}' })
+audit(base, now, 'granted', { own = owner, ag = agency, m = r.member, g = new_id, pc = pc, d = fence_json(r.fence) })
 return { CREATED, grant_reply(new_id, r, expires), expired, changes }

@@ -8,7 +8,8 @@
   ARGV[2] grant id
   ARGV[3] owner; '' = any (another owner's lease, expired or not, is not found and not touched)
 
-  Returns { OK, grant, {} } | { GRANT_NOT_FOUND } | { LEASE_EXPIRED, changes } | { UNKNOWN_POOL }
+  Returns { code, grant | false, changes } (always this shape)
+  code = OK (with the grant) | GRANT_NOT_FOUND | LEASE_EXPIRED | UNKNOWN_POOL
   changes = waiting-room changes: an expired lease's slot is offered to the line in this step
   grant = { id, member, agency, owner, clientId, fencingToken, createdAt, expiresAt, ttlMs }
 ]]
@@ -26,15 +27,15 @@ local id, owner = ARGV[2], ARGV[3]
 local field = field_of_id(pool_of_base(base), id)
 
 -- The whole definition is decoded only when an offer may follow; a renewal needs the maximum only.
-if redis.call('EXISTS', key_config(base)) == 0 then return { UNKNOWN_POOL } end
+if redis.call('EXISTS', key_config(base)) == 0 then return { UNKNOWN_POOL, false, {} } end
 local r = find_lease(base, field)
-if not r or (owner ~= '' and r.owner ~= owner) then return { GRANT_NOT_FOUND } end
+if not r or (owner ~= '' and r.owner ~= owner) then return { GRANT_NOT_FOUND, false, {} } end
 if r.expires <= now then
   drop_lease(base, field, r)
   audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id })
   local changes = {}
   offer_step(base, pool_of_base(base), load_spec(base), now, changes)
-  return { LEASE_EXPIRED, changes }
+  return { LEASE_EXPIRED, false, changes }
 end
 local expires = renewed_expiry({ maxSessionMs = max_session_ms(base) }, r, now)
 renew_lease(base, field, r, expires)

@@ -8,7 +8,7 @@
   ARGV[2] ticket id
   ARGV[3] owner
 
-  Returns { OK, changes } | { TICKET_NOT_FOUND | OFFER_EXPIRED, changes } | { UNKNOWN_POOL }
+  Returns { code, changes } (always this shape): code = OK | TICKET_NOT_FOUND | OFFER_EXPIRED | UNKNOWN_POOL
 ]]
 --- @include "codes"
 --- @include "clock"
@@ -23,7 +23,7 @@ local now = clock_now(ARGV[1])
 local pool = pool_of_base(base)
 local field = field_of_id(pool, ARGV[2])
 local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL } end
+if not spec then return { UNKNOWN_POOL, {} } end
 
 local changes = {}
 local t, failure = usable_ticket(base, pool, spec, field, ARGV[3], now, changes)

@@ -9,7 +9,7 @@
   ARGV[2] from, epoch ms (exclusive)
   ARGV[3] to, epoch ms (inclusive)
 
-  Returns { OK, grants } | { UNKNOWN_POOL }
+  Returns { code, grants } (always this shape): code = OK | UNKNOWN_POOL (then {})
   grants = { grant, ... } in createdAt order (empty when the pool has no maximum);
   grant = { id, member, agency, owner, clientId, fencingToken, createdAt, expiresAt, ttlMs }
 ]]
@@ -26,7 +26,7 @@ local from, to = tonumber(ARGV[2]), tonumber(ARGV[3])
 local pool = pool_of_base(base)
 
 local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL } end
+if not spec then return { UNKNOWN_POOL, {} } end
 if type(spec.maxSessionMs) ~= 'number' then return { OK, {} } end
 
 local out = {}

@@ -10,7 +10,7 @@
   Then offers past their claim window and waiters past their check-in deadline (up to `limit`
   each) leave the waiting room, and what was freed is offered to the line in the same step.
 
-  Returns { expired, changes } | {} for an unknown pool
+  Returns { expired, changes } (both empty for an unknown pool)
   expired = { {id, member, agency, owner}, ... } in reaping order
   changes = waiting-room changes (includes/queue.lua)
 ]]
@@ -23,7 +23,7 @@
 
 local base = KEYS[1]
 local spec = load_spec(base)
-if not spec then return {} end
+if not spec then return { {}, {} } end
 local pool, now, limit = pool_of_base(base), clock_now(ARGV[1]), tonumber(ARGV[2])
 local expired = reap_expired(base, pool, now, limit)
 local changes = {}

@@ -10,7 +10,7 @@
   ARGV[3] reporter (pseudonym, or a name such as 'bulk-renewal')
   ARGV[4] window, ms
 
-  Returns { OK, reporters within the window } | { UNKNOWN_POOL } | { UNKNOWN_MEMBER }
+  Returns { code, reporters within the window } (always this shape): code = OK | UNKNOWN_POOL | UNKNOWN_MEMBER (then 0)
 ]]
 --- @include "codes"
 --- @include "clock"
@@ -22,12 +22,12 @@ local now = clock_now(ARGV[1])
 local member, reporter, window = ARGV[2], ARGV[3], tonumber(ARGV[4])
 
 local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL } end
+if not spec then return { UNKNOWN_POOL, 0 } end
 local known = false
 for _, m in ipairs(spec.members) do
   if m.id == member then known = true break end
 end
-if not known then return { UNKNOWN_MEMBER } end
+if not known then return { UNKNOWN_MEMBER, 0 } end
 
 local key = key_failures(base, member)
 redis.call('ZADD', key, now, reporter)

@@ -7,7 +7,8 @@
   ARGV[2] grant id
   ARGV[3] owner; '' = any (another owner's lease, expired or not, is not found and not touched)
 
-  Returns { OK, grant (as it was), changes } | { GRANT_NOT_FOUND } | { LEASE_EXPIRED, changes } | { UNKNOWN_POOL }
+  Returns { code, grant (as it was) | false, changes } (always this shape)
+  code = OK (with the grant) | GRANT_NOT_FOUND | LEASE_EXPIRED | UNKNOWN_POOL
   changes = waiting-room changes: the freed slot is offered to the line in this step (includes/queue.lua)
   grant = { id, member, agency, owner, clientId, fencingToken, createdAt, expiresAt, ttlMs }
 ]]
@@ -25,15 +26,15 @@ local pool = pool_of_base(base)
 local field = field_of_id(pool, id)
 
 local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL } end
+if not spec then return { UNKNOWN_POOL, false, {} } end
 local r = find_lease(base, field)
-if not r or (owner ~= '' and r.owner ~= owner) then return { GRANT_NOT_FOUND } end
+if not r or (owner ~= '' and r.owner ~= owner) then return { GRANT_NOT_FOUND, false, {} } end
 drop_lease(base, field, r)
 local changes = {}
 if r.expires <= now then
   audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id })
   offer_step(base, pool, spec, now, changes)
-  return { LEASE_EXPIRED, changes }
+  return { LEASE_EXPIRED, false, changes }
 end
 audit(base, now, 'released', { own = r.owner, ag = r.agency, m = r.member, g = id, d = owner == '' and '{"via":"operator"}' or '{"via":"owner"}' })
 offer_step(base, pool, spec, now, changes)

@@ -6,7 +6,8 @@
   KEYS[1] pool base '<prefix>{<pool>}:'
   ARGV[1] now, epoch ms; '' = Redis TIME
 
-  Returns { OK, at, specJson, capacity, active, free, memberCounts, agencyCounts, waiting, offered } | { UNKNOWN_POOL }
+  Returns { code, at, specJson | false, capacity, active, free, memberCounts, agencyCounts, waiting, offered } (always this shape)
+  code = OK | UNKNOWN_POOL (then false, 0, 0, 0, {}, {}, 0, 0)
   (active counts offers: they hold slots; waiting / offered: tickets of the waiting room)
   memberCounts / agencyCounts follow the order of spec.members / spec.agencies;
   free = max(0, free) (a lowered licence limit can make it negative).
@@ -19,7 +20,7 @@
 local base = KEYS[1]
 local now = clock_now(ARGV[1])
 local raw = redis.call('GET', key_config(base))
-if not raw then return { UNKNOWN_POOL } end
+if not raw then return { UNKNOWN_POOL, now, false, 0, 0, 0, {}, {}, 0, 0 } end
 local spec = cjson.decode(raw)
 local state = read_state(base)
 local cap = pool_capacity(spec, state)

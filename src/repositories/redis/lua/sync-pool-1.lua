@@ -16,7 +16,7 @@
   ARGV[6 ..] audit record: field, value, field, value, ... (src/domain/audit.ts order, without t);
              none = no record
 
-  Returns { OK, revision, changes } | { STALE_REVISION, currentRevision }
+  Returns { code, revision, changes } (always this shape): code = OK | STALE_REVISION (then the current revision, {})
   changes = waiting-room changes: capacity raised is offered to the line in this step (includes/queue.lua)
 ]]
 --- @include "codes"
@@ -28,7 +28,7 @@
 local base = KEYS[1]
 local layers = key_layers(base)
 local current = tonumber(redis.call('HGET', layers, 'rev') or '0')
-if current ~= tonumber(ARGV[2]) then return { STALE_REVISION, current } end
+if current ~= tonumber(ARGV[2]) then return { STALE_REVISION, current, {} } end
 
 -- Refuse to store what admissions could not read.
 local effective = cjson.decode(ARGV[5])

@@ -4,6 +4,7 @@ local CREATED = 1
 local RECONNECTED = 2
 local REPLAYED = 3
 local QUEUED = 4
+local ENDED = 5
 local UNKNOWN_POOL = -1
 local UNKNOWN_MEMBER = -2
 local GRANT_NOT_FOUND = -3
