@@ -35,7 +35,7 @@ console.log(`fault campaign: ${runs} run(s) per topology (${topologies.join(', '
     for (let i = 0; i < runs; i++) {
       const seed = (base + i) | 0;
       const plan = randomPlan(seed, topology);
-      console.log(`\nrun ${i + 1}/${runs} ${topology} seed ${seed} (${plan.persistence}): ${plan.faults.join(', ')}`);
+      console.log(`\nrun ${i + 1}/${runs} ${topology} seed ${seed} (${plan.replicas} replica(s), ${plan.persistence}): ${plan.faults.join(', ')}`);
       let r;
       try {
         r = await runPlan(plan, { redis: 20010, sentinel: 20030, cluster: 20110, brokers: 20250 });

@@ -4,7 +4,7 @@ import { describeFailures, describeFaults, runPlan, type RunPlan } from './lib/r
 /** The fault suite on Redis Cluster (3 masters + 3 replicas): a graceful CLUSTER FAILOVER and a killed master. */
 const PORTS = { redis: 20000, sentinel: 20020, cluster: 20100, brokers: 20210 };
 
-const plan: RunPlan = { seed: 2001, topology: 'cluster', persistence: 'none', faults: ['cluster-failover', 'cluster-master-kill'] };
+const plan: RunPlan = { seed: 2001, topology: 'cluster', replicas: 1, persistence: 'none', faults: ['cluster-failover', 'cluster-master-kill'] };
 
 describe('faults on Redis Cluster', () => {
   jest.setTimeout(180_000);

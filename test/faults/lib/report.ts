@@ -28,7 +28,7 @@ export function figures(r: RunResult): RunFigures {
   const recov = failovers.map((f) => f.recoverS).filter((x): x is number => x !== null);
   return {
     seed: r.plan.seed,
-    topology: r.plan.topology,
+    topology: r.plan.topology === 'sentinel' ? `sentinel+${r.plan.replicas}r` : 'cluster',
     persistence: r.plan.persistence,
     faults: r.plan.faults.join(','),
     requests: r.requests,
@@ -48,7 +48,7 @@ export function figures(r: RunResult): RunFigures {
 
 const COLUMNS: [keyof RunFigures, string, number][] = [
   ['seed', 'seed', 11],
-  ['topology', 'topology', 9],
+  ['topology', 'topology', 11],
   ['persistence', 'persist', 11],
   ['faults', 'faults', 52],
   ['requests', 'requests', 8],
@@ -101,7 +101,7 @@ export interface FaultFigures {
 
 export function faultFigures(r: RunResult): FaultFigures[] {
   return r.faults.map((f) => ({
-    topology: r.plan.topology,
+    topology: r.plan.topology === 'sentinel' ? `sentinel+${r.plan.replicas}r` : 'cluster',
     kind: f.kind,
     unavailable: f.unavailable,
     recoverS: f.recoverS,

@@ -19,6 +19,8 @@ export interface RunPorts {
 export interface RunPlan {
   seed: number;
   topology: 'sentinel' | 'cluster';
+  /** Sentinel: replicas of the master (a Cluster has one per master). */
+  replicas: 1 | 2;
   persistence: Persistence;
   faults: FaultKind[];
 }
@@ -44,6 +46,10 @@ export interface RunResult {
   failing: Violation[];
   byKind: Record<ViolationKind, number>;
   seconds: number;
+  /** The whole history, for a closer look at a failing seed. */
+  ops: Op[];
+  /** The last lines each broker wrote to stderr (warnings and errors). */
+  brokerLogs: string[];
 }
 
 export const DOWN_AFTER_MS = 1_500;
@@ -54,14 +60,15 @@ export function randomPlan(seed: number, topology: 'sentinel' | 'cluster'): RunP
   if (topology === 'cluster') {
     const faults: FaultKind[] = [rng.pick(['cluster-failover', 'cluster-master-kill'] as const)];
     for (let i = rng.int(1, 2); i > 0; i--) faults.push(rng.pick(clusterFaults));
-    return { seed, topology, persistence: 'none', faults: shuffle(faults, rng) };
+    return { seed, topology, replicas: 1, persistence: 'none', faults: shuffle(faults, rng) };
   }
   const persistence: Persistence = rng.chance(0.5) ? 'none' : 'aof-always';
+  const replicas = rng.chance(0.5) ? 1 : 2;
   const allowed = sentinelFaults.filter((k) => (persistence === 'none' ? k !== 'master-restart-aof' : k !== 'master-restart-empty'));
   const faults: FaultKind[] = [rng.pick(['sentinel-failover', 'master-pause-long', 'master-kill'] as const)];
   for (let i = rng.int(1, 2); i > 0; i--) faults.push(rng.pick(allowed));
   // A wipe last: what comes before it is judged in full.
-  return { seed, topology, persistence, faults: shuffle(faults, rng).sort((a, b) => Number(UNPROTECTED.has(a)) - Number(UNPROTECTED.has(b))) };
+  return { seed, topology, replicas, persistence, faults: shuffle(faults, rng).sort((a, b) => Number(UNPROTECTED.has(a)) - Number(UNPROTECTED.has(b))) };
 }
 
 function shuffle<T>(xs: T[], rng: Rng): T[] {
@@ -83,11 +90,12 @@ export async function runPlan(plan: RunPlan, ports: RunPorts, opts: { brokerEnv?
   const rng = new Rng(plan.seed);
   const topology: Topology =
     plan.topology === 'sentinel'
-      ? new SentinelTopology({ redis: ports.redis, sentinel: ports.sentinel }, { replicas: 1, persistence: plan.persistence, downAfterMs: DOWN_AFTER_MS, failoverTimeoutMs: 5_000 })
+      ? new SentinelTopology({ redis: ports.redis, sentinel: ports.sentinel }, { replicas: plan.replicas, persistence: plan.persistence, downAfterMs: DOWN_AFTER_MS, failoverTimeoutMs: 5_000 })
       : new ClusterTopology(ports.cluster, { persistence: plan.persistence, nodeTimeoutMs: 2_000 });
   let brokers: Broker[] = [];
   const history = new History();
   const records: FaultRecord[] = [];
+  let brokerLogs: string[] = [];
   try {
     await topology.start();
     brokers = await startBrokers(ports.brokers, 3, { ...topology.brokerEnv(), ...opts.brokerEnv });
@@ -104,15 +112,16 @@ export async function runPlan(plan: RunPlan, ports: RunPorts, opts: { brokerEnv?
     }
     await workload.stop();
   } finally {
+    brokerLogs = brokers.map((b) => b.log());
     await Promise.all(brokers.map((b) => b.kill()));
     await topology.stop();
   }
-  return judge(plan, history.ops, records, (Date.now() - t0) / 1000);
+  return { ...judge(plan, history.ops, records, (Date.now() - t0) / 1000), brokerLogs };
 }
 
 const isConfirmedWrite = (op: Op) => (op.kind === 'release' ? op.status === 204 : op.kind !== 'get' && confirmedGrant(op) !== null);
 
-export function judge(plan: RunPlan, ops: Op[], records: FaultRecord[], seconds: number): RunResult {
+export function judge(plan: RunPlan, ops: Op[], records: FaultRecord[], seconds: number): Omit<RunResult, 'brokerLogs'> {
   const violations = checkHistory(ops, faultLimits());
   const writes = ops.filter(isConfirmedWrite).sort((a, b) => a.end - b.end);
   const faults = records.map((f, i): FaultResult => {
@@ -154,12 +163,13 @@ export function judge(plan: RunPlan, ops: Op[], records: FaultRecord[], seconds:
     failing,
     byKind: countByKind(violations),
     seconds,
+    ops,
   };
 }
 
 /** What a failing run prints: the seed, the plan and each violation with its excerpt. */
 export function describeFailures(r: RunResult, limit = 5): string {
-  const head = `seed ${r.plan.seed} (${r.plan.topology}, ${r.plan.persistence}, faults ${r.plan.faults.join(', ')}): ${r.failing.length} violations`;
+  const head = `seed ${r.plan.seed} (${r.plan.topology}, ${r.plan.replicas} replica(s), ${r.plan.persistence}, faults ${r.plan.faults.join(', ')}): ${r.failing.length} violations`;
   return [head, ...describeFaults(r), ...r.failing.slice(0, limit).map(formatViolation), r.failing.length > limit ? `… and ${r.failing.length - limit} more` : ''].filter(Boolean).join('\n');
 }
 
