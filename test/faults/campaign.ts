@@ -2,7 +2,7 @@
  * A randomized fault campaign: `npm run faults -- --runs N [--topology sentinel|cluster|both] [--seed S] [--json file]`.
  * Each run takes its plan (topology persistence, faults, their timing) from its seed; a failing
  * run prints its seed and the history excerpts that prove each violation. Ports 20010-20039,
- * 20110-20115 (+ cluster bus ports), 20250-20252.
+ * 20110-20115 (+ cluster bus ports), brokers 20250-20252 (Sentinel) and 20260-20262 (Cluster).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -38,7 +38,8 @@ console.log(`fault campaign: ${runs} run(s) per topology (${topologies.join(', '
       console.log(`\nrun ${i + 1}/${runs} ${topology} seed ${seed} (${plan.replicas} replica(s), ${plan.persistence}): ${plan.faults.join(', ')}`);
       let r;
       try {
-        r = await runPlan(plan, { redis: 20010, sentinel: 20030, cluster: 20110, brokers: 20250 });
+        // Sentinel and Cluster brokers on their own ports: a Sentinel and a Cluster campaign may run side by side.
+        r = await runPlan(plan, { redis: 20010, sentinel: 20030, cluster: 20110, brokers: topology === 'sentinel' ? 20250 : 20260 });
       } catch (e) {
         // The harness itself failed (a topology that did not settle): counted, shown, and the campaign goes on.
         failures.push(`seed ${seed}: run aborted: ${(e as Error).message}`);
