@@ -22,6 +22,13 @@ function killAll(): void {
   }
 }
 process.once('exit', killAll);
+// Interrupted (Ctrl-C, a CI timeout): no 'exit' event comes by itself, so take the processes down first.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 export function track(p: ChildProcess): ChildProcess {
   running.add(p);
