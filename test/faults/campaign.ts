@@ -1,5 +1,7 @@
 /**
- * A randomized fault campaign: `npm run faults -- --runs N [--topology sentinel|cluster|both] [--seed S] [--json file]`.
+ * A randomized fault campaign:
+ * `npm run faults -- --runs N [--topology sentinel|cluster|both] [--seed S] [--json file] [--ack-replicas K]`.
+ * `--ack-replicas 0` runs the brokers in the fast mode (REDIS_ACK_REPLICAS=0), to measure what it costs.
  * Each run takes its plan (topology persistence, faults, their timing) from its seed; a failing
  * run prints its seed and the history excerpts that prove each violation. Ports 20010-20039,
  * 20110-20115 (+ cluster bus ports), brokers 20250-20252 (Sentinel) and 20260-20262 (Cluster).
@@ -16,16 +18,18 @@ const { values } = parseArgs({
     topology: { type: 'string', default: 'sentinel' },
     seed: { type: 'string' },
     json: { type: 'string' },
+    'ack-replicas': { type: 'string' },
   },
 });
 const runs = Number(values.runs);
 const topologies = values.topology === 'both' ? (['sentinel', 'cluster'] as const) : ([values.topology] as ('sentinel' | 'cluster')[]);
 if (!Number.isInteger(runs) || runs < 1 || topologies.some((t) => t !== 'sentinel' && t !== 'cluster')) {
-  console.error('usage: npm run faults -- --runs N [--topology sentinel|cluster|both] [--seed S] [--json file]');
+  console.error('usage: npm run faults -- --runs N [--topology sentinel|cluster|both] [--seed S] [--json file] [--ack-replicas K]');
   process.exit(2);
 }
 const base = values.seed !== undefined ? Number(values.seed) : randomSeed();
-console.log(`fault campaign: ${runs} run(s) per topology (${topologies.join(', ')}), seed ${base}`);
+const brokerEnv: Record<string, string> = values['ack-replicas'] !== undefined ? { REDIS_ACK_REPLICAS: values['ack-replicas'] } : {};
+console.log(`fault campaign: ${runs} run(s) per topology (${topologies.join(', ')}), seed ${base}${values['ack-replicas'] !== undefined ? `, REDIS_ACK_REPLICAS=${values['ack-replicas']}` : ''}`);
 
 (async () => {
   const rows: RunFigures[] = [];
@@ -39,7 +43,7 @@ console.log(`fault campaign: ${runs} run(s) per topology (${topologies.join(', '
       let r;
       try {
         // Sentinel and Cluster brokers on their own ports: a Sentinel and a Cluster campaign may run side by side.
-        r = await runPlan(plan, { redis: 20010, sentinel: 20030, cluster: 20110, brokers: topology === 'sentinel' ? 20250 : 20260 });
+        r = await runPlan(plan, { redis: 20010, sentinel: 20030, cluster: 20110, brokers: topology === 'sentinel' ? 20250 : 20260 }, { brokerEnv });
       } catch (e) {
         // The harness itself failed (a topology that did not settle): counted, shown, and the campaign goes on.
         failures.push(`seed ${seed}: run aborted: ${(e as Error).message}`);
