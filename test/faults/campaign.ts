@@ -1,10 +1,11 @@
 /**
  * A randomized fault campaign:
  * `npm run faults -- --runs N [--topology sentinel|cluster|both] [--seed S] [--json file] [--ack-replicas K]`.
- * `--ack-replicas 0` runs the brokers in the fast mode (REDIS_ACK_REPLICAS=0), to measure what it costs.
+ * `--ack-replicas 0` runs the brokers in the fast mode (REDIS_ACK_REPLICAS=0), to measure what it costs;
+ * `--port-base B` moves every port (default 20010).
  * Each run takes its plan (topology persistence, faults, their timing) from its seed; a failing
- * run prints its seed and the history excerpts that prove each violation. Ports 20010-20039,
- * 20110-20115 (+ cluster bus ports), brokers 20250-20252 (Sentinel) and 20260-20262 (Cluster).
+ * run prints its seed and the history excerpts that prove each violation. Ports from the base B:
+ * redis B.., sentinels B+20.., cluster B+100..B+105 (+ bus ports), brokers B+240.. (Sentinel) and B+250.. (Cluster).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,15 +20,18 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     json: { type: 'string' },
     'ack-replicas': { type: 'string' },
+    'port-base': { type: 'string', default: '20010' },
   },
 });
 const runs = Number(values.runs);
 const topologies = values.topology === 'both' ? (['sentinel', 'cluster'] as const) : ([values.topology] as ('sentinel' | 'cluster')[]);
 if (!Number.isInteger(runs) || runs < 1 || topologies.some((t) => t !== 'sentinel' && t !== 'cluster')) {
-  console.error('usage: npm run faults -- --runs N [--topology sentinel|cluster|both] [--seed S] [--json file] [--ack-replicas K]');
+  console.error('usage: npm run faults -- --runs N [--topology sentinel|cluster|both] [--seed S] [--json file] [--ack-replicas K] [--port-base B]');
   process.exit(2);
 }
 const base = values.seed !== undefined ? Number(values.seed) : randomSeed();
+// Two campaigns at once need bases at least 30 apart (20010 and 20040 stay inside the suite's 20000-20999).
+const portBase = Number(values['port-base']);
 const brokerEnv: Record<string, string> = values['ack-replicas'] !== undefined ? { REDIS_ACK_REPLICAS: values['ack-replicas'] } : {};
 console.log(`fault campaign: ${runs} run(s) per topology (${topologies.join(', ')}), seed ${base}${values['ack-replicas'] !== undefined ? `, REDIS_ACK_REPLICAS=${values['ack-replicas']}` : ''}`);
 
@@ -43,7 +47,7 @@ console.log(`fault campaign: ${runs} run(s) per topology (${topologies.join(', '
       let r;
       try {
         // Sentinel and Cluster brokers on their own ports: a Sentinel and a Cluster campaign may run side by side.
-        r = await runPlan(plan, { redis: 20010, sentinel: 20030, cluster: 20110, brokers: topology === 'sentinel' ? 20250 : 20260 }, { brokerEnv });
+        r = await runPlan(plan, { redis: portBase, sentinel: portBase + 20, cluster: portBase + 100, brokers: portBase + (topology === 'sentinel' ? 240 : 250) }, { brokerEnv });
       } catch (e) {
         // The harness itself failed (a topology that did not settle): counted, shown, and the campaign goes on.
         failures.push(`seed ${seed}: run aborted: ${(e as Error).message}`);
