@@ -23,6 +23,8 @@ export interface RunPlan {
   replicas: 1 | 2;
   persistence: Persistence;
   faults: FaultKind[];
+  /** REDIS_ACK_REPLICAS for the brokers; absent: the broker's default. */
+  ackReplicas?: number;
 }
 
 export interface FaultResult extends FaultRecord {
@@ -98,7 +100,8 @@ export async function runPlan(plan: RunPlan, ports: RunPorts, opts: { brokerEnv?
   let brokerLogs: string[] = [];
   try {
     await topology.start();
-    brokers = await startBrokers(ports.brokers, 3, { ...topology.brokerEnv(), ...opts.brokerEnv });
+    const ack: Record<string, string> = plan.ackReplicas !== undefined ? { REDIS_ACK_REPLICAS: String(plan.ackReplicas) } : {};
+    brokers = await startBrokers(ports.brokers, 3, { ...topology.brokerEnv(), ...ack, ...opts.brokerEnv });
     const workload = new Workload({ ports: brokers.map((b) => b.port), employees: 24, doubleSessions: 4, rng: rng.fork(1), history });
     await workload.start();
     await sleep(3_000);
