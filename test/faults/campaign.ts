@@ -1,7 +1,8 @@
 /**
  * A randomized fault campaign:
  * `npm run faults -- --runs N [--topology sentinel|cluster|both] [--seed S] [--json file] [--ack-replicas K]`.
- * `--ack-replicas 0` runs the brokers in the fast mode (REDIS_ACK_REPLICAS=0), to measure what it costs;
+ * `--ack-replicas 0` runs the brokers in the fast mode (REDIS_ACK_REPLICAS=0), to measure what it costs,
+ * `--ack-replicas all` has every replica of the master confirm each write;
  * `--port-base B` moves every port (default 20010).
  * Each run takes its plan (topology persistence, faults, their timing) from its seed; a failing
  * run prints its seed and the history excerpts that prove each violation. Ports from the base B:
@@ -32,7 +33,8 @@ if (!Number.isInteger(runs) || runs < 1 || topologies.some((t) => t !== 'sentine
 const base = values.seed !== undefined ? Number(values.seed) : randomSeed();
 // Two campaigns at once need bases at least 30 apart (20010 and 20040 stay inside the suite's 20000-20999).
 const portBase = Number(values['port-base']);
-const brokerEnv: Record<string, string> = values['ack-replicas'] !== undefined ? { REDIS_ACK_REPLICAS: values['ack-replicas'] } : {};
+const ackAll = values['ack-replicas'] === 'all';
+const brokerEnv: Record<string, string> = values['ack-replicas'] !== undefined && !ackAll ? { REDIS_ACK_REPLICAS: values['ack-replicas'] } : {};
 console.log(`fault campaign: ${runs} run(s) per topology (${topologies.join(', ')}), seed ${base}${values['ack-replicas'] !== undefined ? `, REDIS_ACK_REPLICAS=${values['ack-replicas']}` : ''}`);
 
 (async () => {
@@ -42,7 +44,8 @@ console.log(`fault campaign: ${runs} run(s) per topology (${topologies.join(', '
   for (const topology of topologies) {
     for (let i = 0; i < runs; i++) {
       const seed = (base + i) | 0;
-      const plan = randomPlan(seed, topology);
+      // `all`: every replica of the master confirms (Sentinel: 1 or 2; Cluster: its one replica).
+      const plan = { ...randomPlan(seed, topology), ...(ackAll ? { ackReplicas: topology === 'sentinel' ? randomPlan(seed, topology).replicas : 1 } : {}) };
       console.log(`\nrun ${i + 1}/${runs} ${topology} seed ${seed} (${plan.replicas} replica(s), ${plan.persistence}): ${plan.faults.join(', ')}`);
       let r;
       try {
