@@ -22,6 +22,8 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping
+# The fault suite (test/faults) starts its own Sentinels.
+command -v redis-sentinel >/dev/null || apt_install redis-sentinel
 
 # Go's text/template with sprig (Helm's engine; helm itself is not installable): test/helm/render.test.ts renders the chart.
 if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || [ ! -d /usr/share/gocode/src/github.com/ghodss/yaml ]; then

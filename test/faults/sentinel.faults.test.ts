@@ -1,0 +1,27 @@
+import { figures, tableHeader, tableRow } from './lib/report';
+import { describeFailures, describeFaults, runPlan, type RunPlan } from './lib/run';
+
+/**
+ * Three broker replicas on Redis with one or two replicas and three Sentinels, concurrent employees,
+ * seeded faults; the history checker judges what clients were told (docs/faults-campaign.md).
+ * Together these plans inject every Sentinel fault kind. `npm run faults` runs randomized plans.
+ */
+const PORTS = { redis: 20000, sentinel: 20020, cluster: 20100, brokers: 20200 };
+
+const plans: RunPlan[] = [
+  { seed: 1001, topology: 'sentinel', replicas: 1, persistence: 'none', faults: ['sentinel-failover', 'broker-kill', 'master-pause-short'] },
+  { seed: 1002, topology: 'sentinel', replicas: 2, persistence: 'aof-always', faults: ['master-pause-long', 'broker-pause', 'master-restart-aof'] },
+  // Restarted empty without persistence last: grants cannot survive it; fencing, 5xx and unknown-pool are still judged.
+  { seed: 1003, topology: 'sentinel', replicas: 1, persistence: 'none', faults: ['master-kill', 'master-restart-empty'] },
+];
+
+describe('faults on Redis Sentinel', () => {
+  jest.setTimeout(180_000);
+
+  it.each(plans.map((p) => [p.faults.join(', '), p] as const))('keeps every promise through %s', async (_, plan) => {
+    const r = await runPlan(plan, PORTS);
+    console.log(`seed ${plan.seed}\n${tableHeader()}\n${tableRow(figures(r))}\n${describeFaults(r).join('\n')}`);
+    expect(r.confirmedGrants).toBeGreaterThan(20); // the workload ran through the faults
+    if (r.failing.length) throw new Error(describeFailures(r));
+  });
+});
