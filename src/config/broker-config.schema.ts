@@ -81,6 +81,8 @@ export const authSchema = z
     issuer: z.string().min(1).default('telework-broker-dev'),
     audience: z.string().min(1).default('telework-broker'),
     clockToleranceSeconds: nonNegativeInt.max(300).default(5),
+    /** Tokens must carry exp, at most this far after iat (or after now, without iat); longer-lived tokens are refused. */
+    maxTokenLifetimeSeconds: positiveInt.max(7 * 86_400).default(86_400),
     claims: z
       .object({
         agency: z.string().min(1).default('agency'),
