@@ -106,9 +106,23 @@ export const authSchema = z
     }
   });
 
+/** HTTP server timeouts (docs/security.md, "Limits"); every one bounds how long a slow or silent client holds a connection. */
+export const httpSchema = z
+  .object({
+    /** A whole request, headers and body, must arrive within this (408 request-timeout); 4 MB bulk renewals at 1 Mbit/s take 32 s. */
+    requestTimeoutSeconds: positiveInt.max(600).default(60),
+    /** The request headers must arrive within this (408). */
+    headersTimeoutSeconds: positiveInt.max(600).default(15),
+    /** An idle kept-alive connection is closed after this; above the 60 s idle timeout of common load balancers. */
+    keepAliveTimeoutSeconds: positiveInt.max(3_600).default(72),
+  })
+  .strict()
+  .refine((h) => h.headersTimeoutSeconds <= h.requestTimeoutSeconds, { message: 'headersTimeoutSeconds must not exceed requestTimeoutSeconds', path: ['headersTimeoutSeconds'] });
+
 export const brokerConfigSchema = z
   .object({
     auth: authSchema.default({}),
+    http: httpSchema.default({}),
     leases: z
       .object({
         defaultTtlSeconds: positiveInt.max(86_400).default(120),
