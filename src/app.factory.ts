@@ -9,6 +9,7 @@ import type { AppConfig } from './config/config.loader';
 import { BrokerError, type FieldProblem } from './errors/error-codes';
 import { answerClientError, ProblemFilter, sendFrameworkProblem, sendProblem } from './errors/problem.filter';
 import { bodyLimitsFor, checkJsonShape, DEFAULT_BODY_LIMITS } from './http/body-limits';
+import { securityHeaders } from './http/security-headers';
 
 /** How often Node looks for requests past their timeouts (its default, 30 s, would let them overrun by that much). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
@@ -40,6 +41,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     if (req.raw.httpVersion === '1.1' && !req.headers.host) return sendProblem(req, reply, new BrokerError('malformed-request', 'an HTTP/1.1 request needs a Host header'));
     done();
   });
+  fastify.addHook('onSend', securityHeaders);
   fastify.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) route.bodyLimit = Math.max(route.bodyLimit ?? 0, bodyLimitsFor(method, route.url).bytes);
   });
