@@ -24,7 +24,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const { http } = config.broker;
   const adapter = new FastifyAdapter({
     bodyLimit: DEFAULT_BODY_LIMITS.bytes,
-    trustProxy: true,
+    trustProxy: http.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestTimeout: http.requestTimeoutSeconds * 1000,
