@@ -17,8 +17,30 @@ export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') return;
     const ctx = host.switchToHttp();
-    sendProblem(ctx.getRequest<FastifyRequest>(), ctx.getResponse<FastifyReply>(), toBrokerError(exception, this.logger));
+    const req = ctx.getRequest<FastifyRequest>();
+    const err = toBrokerError(exception, this.logger);
+    logRefusal(this.logger, req, err);
+    sendProblem(req, ctx.getResponse<FastifyReply>(), err);
   }
+}
+
+/**
+ * The level an answer is logged at: refusals are expected outcomes, not faults. 4xx at debug; the
+ * catalogued 5xx (capacity refusals such as pool-full, and store-unavailable, whose cause the store
+ * call logged already) at info; only internal-error at error, with the stack (toBrokerError logs it).
+ */
+export function problemLogLevel(err: BrokerError): 'debug' | 'info' | 'error' {
+  if (err.code === 'internal-error') return 'error';
+  return err.status >= 500 ? 'info' : 'debug';
+}
+
+/** One line per refusal: code, status and route pattern, never a stack, a token or an id from the path. */
+function logRefusal(logger: Logger, req: FastifyRequest, err: BrokerError): void {
+  const level = problemLogLevel(err);
+  if (level === 'error') return; // logged with its stack where it was turned into internal-error
+  const line = `${err.status} ${err.code} ${req.method} ${req.routeOptions?.url ?? '(no route)'}`;
+  if (level === 'info') logger.log(line);
+  else logger.debug(line);
 }
 
 export function toBrokerError(exception: unknown, logger: Logger): BrokerError {
