@@ -10,7 +10,7 @@ describe('problem filter log levels', () => {
   beforeEach(() => {
     calls = [];
     for (const level of ['error', 'warn', 'log', 'debug', 'verbose'] as const) {
-      jest.spyOn(Logger.prototype, level).mockImplementation((message: unknown) => void calls.push({ level, text: String(message) }));
+      jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => void calls.push({ level, text: String(args[0]) }));
     }
   });
   afterEach(() => jest.restoreAllMocks());
