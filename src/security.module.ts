@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import { Cluster } from 'ioredis';
 import { AuthGuard } from './auth/auth.guard';
 import { RateLimitGuard, throttlerOptions } from './auth/rate-limit.guard';
 import { ObservabilityModule } from './observability.module';
 import { ConfigRepository } from './repositories/config.repository';
 import { redisClient } from './repositories/lease-store.provider';
+import { RedisRateLimitStorage } from './repositories/rate-limit-storage';
 
 /**
  * Who may call what, and how often: the rate-limit guard first (it refuses floods, bad tokens
@@ -23,10 +22,7 @@ import { redisClient } from './repositories/lease-store.provider';
       useFactory: (config: ConfigRepository) => {
         const target = config.get().redis;
         if (!target) return throttlerOptions(config);
-        const client = redisClient(target, { enableAutoPipelining: true });
-        const storage = client instanceof Cluster ? new ThrottlerStorageRedisService(client) : new ThrottlerStorageRedisService(client);
-        storage.disconnectRequired = true; // its own connection: closed with the module
-        return throttlerOptions(config, storage);
+        return throttlerOptions(config, new RedisRateLimitStorage(redisClient(target, { enableAutoPipelining: true })));
       },
     }),
   ],
