@@ -192,5 +192,5 @@ describe.each([
     expect(failures.slice(0, 5)).toEqual([]);
     expect(sent).toBeGreaterThanOrEqual(RUNS * PER_BATCH * 2);
     expect(routesHit.size).toBe(all.length);
-  });
+  }, 180_000);
 });
