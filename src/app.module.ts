@@ -5,6 +5,7 @@ import { GrantsController } from './controllers/grants.controller';
 import { PoolsController } from './controllers/pools.controller';
 import { CoreModule } from './core.module';
 import { ObservabilityModule } from './observability.module';
+import { SecurityModule } from './security.module';
 import { WaitingRoomModule } from './waiting-room.module';
 import { OperationsModule } from './operations.module';
 
@@ -16,6 +17,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config),
         ObservabilityModule,
+        SecurityModule,
         WaitingRoomModule,
         OperationsModule,
         LoggerModule.forRoot({

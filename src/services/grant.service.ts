@@ -137,8 +137,7 @@ export function parseGrantId(id: string): { pool: string } {
   return { pool: m[1]! };
 }
 
-/** A gateway agent may act for a member if its token names it, or names no members at all. */
+/** A gateway agent may act for exactly the members its token names (src/auth/claims.ts). */
 function mayActFor(who: Principal, pool: string, member: string): boolean {
-  if (!hasRole(who, 'gateway-agent')) return false;
-  return who.members === null || who.members.has(`${pool}/${member}`);
+  return hasRole(who, 'gateway-agent') && who.members.has(`${pool}/${member}`);
 }

@@ -65,7 +65,7 @@ export class GrantsFeedService implements OnModuleInit, OnApplicationBootstrap, 
 
   private view(g: Grant, who: Principal | null): GrantView {
     // Built as the owner sees it (no owner field), whoever caused the change.
-    const asOwner: Principal = who ?? { owner: g.owner, agency: g.agency, roles: new Set(['employee']), members: null };
+    const asOwner: Principal = who ?? { owner: g.owner, agency: g.agency, roles: new Set(['employee']), members: new Set() };
     return grantView(g, asOwner, this.config.memberHost);
   }
 }
