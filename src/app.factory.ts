@@ -3,11 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.loader';
 import { BrokerError, type FieldProblem } from './errors/error-codes';
 import { ProblemFilter } from './errors/problem.filter';
+import { PinoNestLogger, rootLogger } from './logging/logger';
+import { addRequestLog } from './logging/request-log';
 
 /** Bodies are small JSON documents; agents' bulk renewals carry thousands of ids. */
 export const BODY_LIMIT = 64 * 1024;
@@ -22,6 +23,8 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true, return503OnClosing: true, forceCloseConnections: 'idle' });
   const fastify = adapter.getInstance();
+  const log = rootLogger(config.logLevel);
+  addRequestLog(fastify, log, { slowMs: config.logSlowMs, sampleEvery: config.logSampleEvery });
   fastify.addHook('onRoute', (route) => {
     if (route.url.endsWith('/renewals')) route.bodyLimit = BULK_BODY_LIMIT;
   });
@@ -42,7 +45,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyParser: false,
     ...(options.quiet ? { logger: false } : {}),
   });
-  if (!options.quiet) app.useLogger(app.get(Logger));
+  if (!options.quiet) app.useLogger(new PinoNestLogger(log));
 
   app.useGlobalPipes(
     new ValidationPipe({
