@@ -21,7 +21,18 @@ export interface CreateAppOptions {
 
 /** Builds the whole application, configured alike for src/main.ts and the tests. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true, return503OnClosing: true, forceCloseConnections: 'idle' });
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: true,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Route schemas (src/dtos) refuse what they do not describe: no silent removal, no coercion.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } },
+    schemaErrorFormatter: (errors, dataVar) => {
+      const list = errors.slice(0, 20).map((e) => schemaProblem(e, dataVar)); // a bad bulk renewal could name 20,000
+      return new BrokerError('validation-failed', list.map((e) => `${e.path}: ${e.message}`).join('; ') || 'the body is not valid', { errors: list });
+    },
+  });
   const fastify = adapter.getInstance();
   const log = rootLogger(config.logLevel);
   addRequestLog(fastify, log, { slowMs: config.logSlowMs, sampleEvery: config.logSampleEvery });
@@ -75,6 +86,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
+}
+
+/** One ajv error as a field problem, paths as the class-validator ones were (`/pool`, `/active/3`). */
+function schemaProblem(e: { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string }, dataVar: string): FieldProblem {
+  if (e.keyword === 'additionalProperties') return { path: `${e.instancePath}/${String(e.params.additionalProperty)}`, message: 'unknown field' };
+  if (e.keyword === 'required') return { path: `${e.instancePath}/${String(e.params.missingProperty)}`, message: 'is required' };
+  if (e.keyword === 'pattern') return { path: e.instancePath, message: 'has not the expected form' };
+  return { path: e.instancePath || `/${dataVar}`, message: e.message ?? 'is not valid' };
 }
 
 function flattenValidation(errors: ValidationError[], parent = ''): FieldProblem[] {

@@ -19,3 +19,28 @@ export class WaitTicketView {
   @ApiProperty({ example: 'default' }) clientId!: string;
   @ApiProperty({ type: OfferView, nullable: true }) offer!: OfferView | null;
 }
+
+const offerViewSchema = {
+  type: ['object', 'null'],
+  properties: { member: { type: 'string' }, memberHost: { type: 'string' }, until: { type: 'string' } },
+  required: ['member', 'until'],
+} as const;
+
+/** WaitTicketView for Fastify's serialiser (see the note in grant.dto.ts). */
+export const waitTicketViewSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    pool: { type: 'string' },
+    state: { type: 'string' },
+    position: { type: 'number' },
+    estimatedWaitSeconds: { type: ['number', 'null'] },
+    checkInBy: { type: 'string' },
+    reason: { type: 'string' },
+    priorityClass: { type: 'string' },
+    joinedAt: { type: 'string' },
+    clientId: { type: 'string' },
+    offer: offerViewSchema,
+  },
+  required: ['id', 'pool', 'state', 'position', 'estimatedWaitSeconds', 'checkInBy', 'reason', 'priorityClass', 'joinedAt', 'clientId', 'offer'],
+} as const;
