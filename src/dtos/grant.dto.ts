@@ -2,8 +2,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** `<pool>.<16 base64url characters>` */
-export const GRANT_ID = /^([a-z0-9][a-z0-9-]{0,62})\.([A-Za-z0-9_-]{16})$/;
+/**
+ * `<pool>.<12 base64url characters>` (72 random bits); grants made before the ids were shortened
+ * (Redis bytes per held session: each id is stored three times) have 16 and stay valid.
+ */
+export const GRANT_ID = /^([a-z0-9][a-z0-9-]{0,62})\.([A-Za-z0-9_-]{12}|[A-Za-z0-9_-]{16})$/;
 
 /*
  * The hot routes (grant, heartbeat, release, bulk renewal, check-in) are validated and serialised by
@@ -59,7 +62,7 @@ export const bulkRenewalBodySchema = {
 } as const;
 
 export class GrantView {
-  @ApiProperty({ example: 'vpn-statenet.Q2hhbmdlTWVQbGVh' }) id!: string;
+  @ApiProperty({ example: 'vpn-statenet.Q2hhbmdlTWVQ' }) id!: string;
   @ApiProperty({ example: 'vpn-statenet' }) pool!: string;
   @ApiProperty({ example: 'gw-07', description: 'Gateway or session host to connect to' }) member!: string;
   @ApiPropertyOptional({ example: 'vpn-gw-07.dc-south.statenet.example' }) memberHost?: string;

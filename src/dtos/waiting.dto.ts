@@ -7,7 +7,7 @@ export class OfferView {
 }
 
 export class WaitTicketView {
-  @ApiProperty({ example: 'vpn-statenet.Q2hhbmdlTWVQbGVh', description: 'Ticket id; claiming the offer creates the grant of this id' }) id!: string;
+  @ApiProperty({ example: 'vpn-statenet.Q2hhbmdlTWVQ', description: 'Ticket id; claiming the offer creates the grant of this id' }) id!: string;
   @ApiProperty({ example: 'vpn-statenet' }) pool!: string;
   @ApiProperty({ enum: ['waiting', 'offered'] }) state!: 'waiting' | 'offered';
   @ApiProperty({ example: 42, description: '1 for the head of the line; 0 once offered' }) position!: number;
