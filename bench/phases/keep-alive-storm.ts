@@ -21,17 +21,12 @@ export async function keepAliveStorm(ctx: PhaseContext): Promise<KeepAliveStormF
   const leaving: number[] = [];
   for (let e = s.held - 1; e >= 0 && leaving.length < logons; e--) if (held.ids[e]) leaving.push(e);
   const setup = new PacedLoad(url, recorder, 32);
-  const releaseRate = 2000;
-  let released = 0;
-  await setup.run(leaving.length / releaseRate + 0.05, (now, start) => {
-    const due = Math.min(leaving.length, Math.ceil(((now - start) / 1000) * releaseRate));
-    for (; released < due; released++) {
-      const e = leaving[released]!;
-      const id = held.ids[e]!;
-      held.clear(e);
-      setup.send({ op: 'ka-setup-release', method: 'DELETE', path: `/v1/grants/${id}`, headers: auth(tokens.employees[e]!.token) }, now);
-    }
-  });
+  const now = performance.now();
+  for (const e of leaving) {
+    const id = held.ids[e]!;
+    held.clear(e);
+    setup.send({ op: 'ka-setup-release', method: 'DELETE', path: `/v1/grants/${id}`, headers: auth(tokens.employees[e]!.token) }, now);
+  }
   await setup.drained();
   setup.close();
   const arriving: number[] = [];
