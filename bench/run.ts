@@ -30,7 +30,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +39,7 @@ import { loadAppConfig } from '../src/config/config.loader';
 import { prepareTokens, type TokensFile } from '../load-tests/lib/prepare-tokens';
 import { OpRecorder } from './lib/load';
 import { freePort, HTTP_PORTS, REDIS_PORTS, rssBytes, sleep, startNode, startRedis, stop } from './lib/processes';
+import { compileBroker } from './lib/build';
 import { hotSpots } from './lib/profile';
 import { renderMarkdown, renderTable, targetsOf } from './lib/report';
 import type { Baselines, BenchResult, BrokerFigures, Settings } from './lib/types';
@@ -106,25 +107,8 @@ function settingsFrom(argv: string[]): Settings {
   };
 }
 
-/**
- * Compiles the broker into bench-results/build with every non-TypeScript file of src/ beside it (Lua
- * scripts, pages): the working tree, or with `commit` the sources of that commit (git archive into
- * bench-results/snapshot), so a run measures exactly one revision whatever is being edited.
- */
 function buildBroker(commit: string | null): void {
-  rmSync(BUILD, { recursive: true, force: true });
-  let from = ROOT;
-  if (commit) {
-    from = join(OUT, 'snapshot');
-    rmSync(from, { recursive: true, force: true });
-    mkdirSync(from, { recursive: true });
-    const tar = spawnSync('sh', ['-c', `git archive --format=tar "$0" src tsconfig.json tsconfig.build.json | tar -x -C "$1"`, commit, from], { cwd: ROOT, encoding: 'utf8' });
-    if (tar.status !== 0) throw new Error(`cannot take the sources of ${commit}: ${tar.stderr}`);
-  }
-  const tsc = require.resolve('typescript/bin/tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', join(from, 'tsconfig.build.json'), '--outDir', BUILD], { cwd: from, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`the broker does not compile:\n${r.stdout}${r.stderr}`);
-  cpSync(join(from, 'src'), BUILD, { recursive: true, filter: (src) => !src.endsWith('.ts') });
+  compileBroker(ROOT, commit, BUILD, join(OUT, 'snapshot'));
 }
 
 async function redisUsedMemory(client: Redis): Promise<number> {
