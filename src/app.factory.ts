@@ -3,13 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.loader';
 import { BrokerError, type FieldProblem } from './errors/error-codes';
 import { answerClientError, ProblemFilter, sendFrameworkProblem, sendProblem } from './errors/problem.filter';
 import { bodyLimitsFor, checkJsonShape, DEFAULT_BODY_LIMITS } from './http/body-limits';
 import { securityHeaders } from './http/security-headers';
+import { PinoNestLogger, rootLogger } from './logging/logger';
+import { addRequestLog } from './logging/request-log';
 
 /** How often Node looks for requests past their timeouts (its default, 30 s, would let them overrun by that much). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
@@ -35,8 +36,16 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // parser's (framing, header size, timeouts): problem+json like every other error.
     frameworkErrors: sendFrameworkProblem,
     clientErrorHandler: answerClientError,
+    // Route schemas (src/dtos) refuse what they do not describe: no silent removal, no coercion.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } },
+    schemaErrorFormatter: (errors, dataVar) => {
+      const list = errors.slice(0, 20).map((e) => schemaProblem(e, dataVar)); // a bad bulk renewal could name 20,000
+      return new BrokerError('validation-failed', list.map((e) => `${e.path}: ${e.message}`).join('; ') || 'the body is not valid', { errors: list });
+    },
   });
   const fastify = adapter.getInstance();
+  const log = rootLogger(config.logLevel);
+  addRequestLog(fastify, log, { slowMs: config.logSlowMs, sampleEvery: config.logSampleEvery });
   fastify.addHook('onRequest', (req, reply, done) => {
     if (req.raw.httpVersion === '1.1' && !req.headers.host) return sendProblem(req, reply, new BrokerError('malformed-request', 'an HTTP/1.1 request needs a Host header'));
     done();
@@ -68,7 +77,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyParser: false,
     ...(options.quiet ? { logger: false } : {}),
   });
-  if (!options.quiet) app.useLogger(app.get(Logger));
+  if (!options.quiet) app.useLogger(new PinoNestLogger(log));
 
   app.useGlobalPipes(
     new ValidationPipe({
@@ -98,6 +107,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
+}
+
+/** One ajv error as a field problem, paths as the class-validator ones were (`/pool`, `/active/3`). */
+function schemaProblem(e: { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string }, dataVar: string): FieldProblem {
+  if (e.keyword === 'additionalProperties') return { path: `${e.instancePath}/${String(e.params.additionalProperty)}`, message: 'unknown field' };
+  if (e.keyword === 'required') return { path: `${e.instancePath}/${String(e.params.missingProperty)}`, message: 'is required' };
+  if (e.keyword === 'pattern') return { path: e.instancePath, message: 'has not the expected form' };
+  return { path: e.instancePath || `/${dataVar}`, message: e.message ?? 'is not valid' };
 }
 
 function flattenValidation(errors: ValidationError[], parent = ''): FieldProblem[] {

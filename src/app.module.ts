@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from './config/config.loader';
 import { GrantsController } from './controllers/grants.controller';
 import { PoolsController } from './controllers/pools.controller';
@@ -20,18 +19,6 @@ export class AppModule {
         SecurityModule,
         WaitingRoomModule,
         OperationsModule,
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            // Tokens and cookies never reach the log; neither does any employee id (only pseudonyms exist past auth).
-            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.access_token'], censor: '[redacted]' },
-            autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
-            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-            serializers: {
-              req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, url: req.url?.split('?')[0] }),
-            },
-          },
-        }),
       ],
       controllers: [GrantsController, PoolsController],
     };

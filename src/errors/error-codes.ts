@@ -67,12 +67,19 @@ export interface FieldProblem {
 export class BrokerError extends Error {
   readonly status: number;
 
+  /**
+   * Without a stack: a BrokerError is an answer (a refusal, a bad request), never a fault to trace,
+   * and capturing a stack costs more than the rest of a refusal (storms of pool-full answers).
+   */
   constructor(
     readonly code: ErrorCode,
     readonly detail?: string,
     readonly extra: { retryAfterSeconds?: number; errors?: FieldProblem[] } = {},
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail ?? errorCatalogue[code].title);
+    Error.stackTraceLimit = limit;
     this.name = 'BrokerError';
     this.status = errorCatalogue[code].status;
   }

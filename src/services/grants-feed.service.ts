@@ -55,6 +55,7 @@ export class GrantsFeedService implements OnModuleInit, OnApplicationBootstrap, 
 
   /** A grant of `g.owner` was created, reconnected or renewed. */
   changed(g: Grant): Promise<void> {
+    if (!this.live.watched(g.owner)) return Promise.resolve();
     return this.live.publishToOwner(GRANTS_TOPIC, g.owner, 'grant', this.view(g, null));
   }
 
