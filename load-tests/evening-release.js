@@ -10,46 +10,40 @@
  *   k6 run -e TARGET=6000 -e RELEASE_DURATION=2m load-tests/evening-release.js
  *
  * Environment: BASE_URL, POOL, TOKENS, CLIENT_ID, TARGET (60000), RELEASE_DURATION (10m),
- * RENEW_INTERVAL (40s), LEASE_TTL (120s), KEEPALIVE_VUS (100), SETUP_PARALLEL (100), SETTLE (10s),
+ * RENEW_INTERVAL (40s), LEASE_TTL (120s), KEEPALIVE_VUS (from the renewals per second: sessions ÷ RENEW_INTERVAL × P95_MS × 2), SETUP_PARALLEL (100), SETTLE (10s),
  * VUS / MAX_VUS, P95_MS / P99_MS, MAX_ERROR_RATE, MAX_DROPPED.
  */
 import exec from 'k6/execution';
 import { check } from 'k6';
-import { commonSettings, durationFrom, intFrom } from './lib/env.js';
+import { durationFrom, intFrom } from './lib/env.js';
 import { EVENING_RELEASE, arrivalPlan, arrivedBy, k6RampingFields } from './lib/curves.js';
-import { renewalIntervalProblem } from './lib/expected.js';
+
 import {
   baseThresholds,
-  brokerClient,
-  checkTokens,
   holdAtStart,
   keepAlive,
   keepAliveScenario,
   latencyThresholds,
-  loadTokens,
   metrics,
   monitorScenario,
   onceAt,
   readPool,
   verifyCount,
 } from './lib/k6/broker.js';
+import { scenarioSetup } from './lib/k6/scenario.js';
 
-const S = commonSettings(__ENV);
-const TARGET = intFrom(__ENV, 'TARGET', 60000, { min: 1 });
+const base = scenarioSetup(__ENV, (f) => open(f), { name: 'TARGET', fallback: 60000 });
+const { S, tokens, api } = base;
+const TARGET = base.n;
+const RENEW_INTERVAL = base.renewInterval;
+const LEASE_TTL = base.leaseTtl;
+const KEEPALIVE_VUS = base.keepAliveVUs;
 const DURATION = durationFrom(__ENV, 'RELEASE_DURATION', '10m', { min: 10 });
-const RENEW_INTERVAL = durationFrom(__ENV, 'RENEW_INTERVAL', '40s', { min: 1 });
-const LEASE_TTL = durationFrom(__ENV, 'LEASE_TTL', '120s', { min: 1 });
-const KEEPALIVE_VUS = intFrom(__ENV, 'KEEPALIVE_VUS', 100, { min: 1 });
 const PARALLEL = intFrom(__ENV, 'SETUP_PARALLEL', 100, { min: 1, max: 1000 });
 const SETTLE = durationFrom(__ENV, 'SETTLE', '10s', { min: 0 });
-const problem = renewalIntervalProblem(RENEW_INTERVAL, LEASE_TTL);
-if (problem) throw new Error(problem);
 // Clients stop renewing a little before they log off, so a heartbeat never races its own release.
 const LEAD = Math.min(15, RENEW_INTERVAL / 2);
 
-const tokens = loadTokens(() => open(S.tokensFile));
-checkTokens(tokens, S.pool, TARGET);
-const api = brokerClient(S.baseUrl, S.pool);
 const plan = arrivalPlan(EVENING_RELEASE, { total: TARGET, durationSeconds: DURATION });
 
 export const options = {

@@ -22,16 +22,14 @@
  * Environment: BASE_URL, POOL, TOKENS, CLIENT_ID, TARGET (60000), MODE (drain|lost), MOVE (false),
  * MEMBER (default the first member), STEADY (60s), RENEW_INTERVAL (40s), LEASE_TTL (120s),
  * SWEEP_SLACK (15s: sweep interval and reclaiming), PHASE (30s: moving / logging on again),
- * KEEPALIVE_VUS (100), SETUP_PARALLEL (100), VUS / MAX_VUS, P95_MS / P99_MS, MAX_ERROR_RATE, MAX_DROPPED.
+ * KEEPALIVE_VUS (from the renewals per second: sessions ÷ RENEW_INTERVAL × P95_MS × 2), SETUP_PARALLEL (100), VUS / MAX_VUS, P95_MS / P99_MS, MAX_ERROR_RATE, MAX_DROPPED.
  */
 import exec from 'k6/execution';
 import { check } from 'k6';
-import { boolFrom, choiceFrom, commonSettings, durationFrom, intFrom, k6Duration, stringFrom } from './lib/env.js';
-import { renewalIntervalProblem } from './lib/expected.js';
+import { boolFrom, choiceFrom, durationFrom, intFrom, k6Duration, stringFrom } from './lib/env.js';
+
 import {
   baseThresholds,
-  brokerClient,
-  checkTokens,
   demandOf,
   expectedFor,
   grantOutcome,
@@ -39,31 +37,26 @@ import {
   keepAlive,
   keepAliveScenario,
   latencyThresholds,
-  loadTokens,
   metrics,
   monitorScenario,
   onceAt,
   readPool,
   verifyCount,
 } from './lib/k6/broker.js';
+import { scenarioSetup } from './lib/k6/scenario.js';
 
-const S = commonSettings(__ENV);
-const TARGET = intFrom(__ENV, 'TARGET', 60000, { min: 1 });
+const base = scenarioSetup(__ENV, (f) => open(f), { name: 'TARGET', fallback: 60000 });
+const { S, tokens, api } = base;
+const TARGET = base.n;
+const RENEW_INTERVAL = base.renewInterval;
+const LEASE_TTL = base.leaseTtl;
+const KEEPALIVE_VUS = base.keepAliveVUs;
 const MODE = choiceFrom(__ENV, 'MODE', 'drain', ['drain', 'lost']);
 const MOVE = boolFrom(__ENV, 'MOVE', false);
 const STEADY = durationFrom(__ENV, 'STEADY', '60s', { min: 10 });
-const RENEW_INTERVAL = durationFrom(__ENV, 'RENEW_INTERVAL', '40s', { min: 1 });
-const LEASE_TTL = durationFrom(__ENV, 'LEASE_TTL', '120s', { min: 1 });
 const SWEEP_SLACK = durationFrom(__ENV, 'SWEEP_SLACK', '15s', { min: 0 });
 const PHASE = durationFrom(__ENV, 'PHASE', '30s', { min: 5 });
-const KEEPALIVE_VUS = intFrom(__ENV, 'KEEPALIVE_VUS', 100, { min: 1 });
 const PARALLEL = intFrom(__ENV, 'SETUP_PARALLEL', 100, { min: 1, max: 1000 });
-const problem = renewalIntervalProblem(RENEW_INTERVAL, LEASE_TTL);
-if (problem) throw new Error(problem);
-
-const tokens = loadTokens(() => open(S.tokensFile));
-checkTokens(tokens, S.pool, TARGET);
-const api = brokerClient(S.baseUrl, S.pool);
 const MEMBER = stringFrom(__ENV, 'MEMBER', Object.keys(tokens.meta.gatewayAgents)[0]);
 if (!tokens.meta.gatewayAgents[MEMBER]) throw new Error(`MEMBER ${MEMBER} is not a member of ${S.pool}`);
 

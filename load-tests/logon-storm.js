@@ -12,52 +12,45 @@
  *
  * Environment: BASE_URL, POOL, TOKENS, CLIENT_ID, TARGET (60000), STORM_DURATION (10m),
  * HOLD (2m, at the peak after the storm), RENEW_INTERVAL (40s), LEASE_TTL (120s, the pool's),
- * KEEPALIVE_VUS (100), VUS / MAX_VUS (logon VUs), P95_MS / P99_MS, MAX_ERROR_RATE, MAX_DROPPED, SETTLE (15s),
+ * KEEPALIVE_VUS (from the renewals per second: sessions ÷ RENEW_INTERVAL × P95_MS × 2), VUS / MAX_VUS (logon VUs), P95_MS / P99_MS, MAX_ERROR_RATE, MAX_DROPPED, SETTLE (15s),
  * WAIT_MAX (120s: a logon put in line because it came faster than the broker's admission rate
  * checks in and claims its seat; the default 10-minute storm stays below the sample's 400/s).
  */
 import exec from 'k6/execution';
 import { check } from 'k6';
-import { commonSettings, durationFrom, intFrom } from './lib/env.js';
+import { durationFrom } from './lib/env.js';
 import { MORNING_LOGON, arrivalPlan, arrivedBy, k6RampingFields } from './lib/curves.js';
 import { renewalIntervalProblem } from './lib/expected.js';
 import {
   baseThresholds,
-  brokerClient,
-  checkTokens,
   demandOf,
   expectedFor,
   grantOutcome,
   keepAlive,
   keepAliveScenario,
   latencyThresholds,
-  loadTokens,
   monitorScenario,
   onceAt,
   readPool,
   verifyCount,
   waitForSeat,
 } from './lib/k6/broker.js';
+import { scenarioSetup } from './lib/k6/scenario.js';
 
-const S = commonSettings(__ENV);
-const TARGET = intFrom(__ENV, 'TARGET', 60000, { min: 1 });
+const base = scenarioSetup(__ENV, (f) => open(f), { name: 'TARGET', fallback: 60000 });
+const { S, tokens, api } = base;
+const TARGET = base.n;
+const RENEW_INTERVAL = base.renewInterval;
+const LEASE_TTL = base.leaseTtl;
+const KEEPALIVE_VUS = base.keepAliveVUs;
 const STORM = durationFrom(__ENV, 'STORM_DURATION', '10m', { min: 10 });
 const HOLD = durationFrom(__ENV, 'HOLD', '2m', { min: 0 });
-const RENEW_INTERVAL = durationFrom(__ENV, 'RENEW_INTERVAL', '40s', { min: 1 });
-const LEASE_TTL = durationFrom(__ENV, 'LEASE_TTL', '120s', { min: 1 });
 const SETTLE = durationFrom(__ENV, 'SETTLE', '15s', { min: 0 });
-const KEEPALIVE_VUS = intFrom(__ENV, 'KEEPALIVE_VUS', 100, { min: 1 });
 // A logon the broker puts in line (faster than its admission rate) waits this long for a seat at most.
 const WAIT_MAX = durationFrom(__ENV, 'WAIT_MAX', '120s', { min: 1 });
 // Clients start renewing a little after they logged on, so a late logon is never taken for a lost session.
 const LAG = Math.min(10, RENEW_INTERVAL / 2);
 
-const problem = renewalIntervalProblem(RENEW_INTERVAL, LEASE_TTL);
-if (problem) throw new Error(problem);
-
-const tokens = loadTokens(() => open(S.tokensFile));
-checkTokens(tokens, S.pool, TARGET);
-const api = brokerClient(S.baseUrl, S.pool);
 const logons = arrivalPlan(MORNING_LOGON, { total: TARGET, durationSeconds: STORM });
 const RUN = STORM + SETTLE + HOLD;
 

@@ -20,45 +20,38 @@
  *   k6 run load-tests/overflow.js
  *
  * Environment: BASE_URL, POOL, TOKENS, CLIENT_ID, DEMAND (66000), ARRIVAL_RATE (350 per second),
- * WAITING (2000), WAITING_DURATION (30s), RENEW_INTERVAL (40s), LEASE_TTL (120s), KEEPALIVE_VUS (100),
+ * WAITING (2000), WAITING_DURATION (30s), RENEW_INTERVAL (40s), LEASE_TTL (120s), KEEPALIVE_VUS (from the renewals per second: sessions ÷ RENEW_INTERVAL × P95_MS × 2),
  * VUS / MAX_VUS, P95_MS / P99_MS, MAX_ERROR_RATE, MAX_DROPPED.
  */
 import exec from 'k6/execution';
 import { check, sleep } from 'k6';
-import { commonSettings, durationFrom, intFrom, k6Duration } from './lib/env.js';
-import { renewalIntervalProblem } from './lib/expected.js';
+import { durationFrom, intFrom, k6Duration } from './lib/env.js';
+
 import {
   baseThresholds,
-  brokerClient,
-  checkTokens,
   demandOf,
   expectedFor,
   grantOutcome,
   keepAlive,
   keepAliveScenario,
   latencyThresholds,
-  loadTokens,
   metrics,
   monitorScenario,
   onceAt,
   readPool,
   verifyCount,
 } from './lib/k6/broker.js';
+import { scenarioSetup } from './lib/k6/scenario.js';
 
-const S = commonSettings(__ENV);
-const DEMAND = intFrom(__ENV, 'DEMAND', 66000, { min: 2 });
+const base = scenarioSetup(__ENV, (f) => open(f), { name: 'DEMAND', fallback: 66000, min: 2 });
+const { S, tokens, api } = base;
+const DEMAND = base.n;
+const RENEW_INTERVAL = base.renewInterval;
+const LEASE_TTL = base.leaseTtl;
+const KEEPALIVE_VUS = base.keepAliveVUs;
 const RATE = intFrom(__ENV, 'ARRIVAL_RATE', 350, { min: 1 });
 const WAITING = intFrom(__ENV, 'WAITING', Math.min(2000, Math.floor(DEMAND / 10)), { min: 0, max: DEMAND });
 const WAITING_DURATION = durationFrom(__ENV, 'WAITING_DURATION', '30s', { min: 5 });
-const RENEW_INTERVAL = durationFrom(__ENV, 'RENEW_INTERVAL', '40s', { min: 1 });
-const LEASE_TTL = durationFrom(__ENV, 'LEASE_TTL', '120s', { min: 1 });
-const KEEPALIVE_VUS = intFrom(__ENV, 'KEEPALIVE_VUS', 100, { min: 1 });
-const problem = renewalIntervalProblem(RENEW_INTERVAL, LEASE_TTL);
-if (problem) throw new Error(problem);
-
-const tokens = loadTokens(() => open(S.tokensFile));
-checkTokens(tokens, S.pool, DEMAND);
-const api = brokerClient(S.baseUrl, S.pool);
 
 const ARRIVALS = Math.ceil(DEMAND / RATE);
 const GAP = 5;

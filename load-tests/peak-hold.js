@@ -11,42 +11,38 @@
  *   k6 run -e HOLD=1h -e RENEW_INTERVAL=30s load-tests/peak-hold.js
  *
  * Environment: BASE_URL, POOL, TOKENS, CLIENT_ID, TARGET (60000), HOLD (15m), RENEW_INTERVAL (40s,
- * heartbeats), AGENT_INTERVAL (30s, bulk renewals per member), LEASE_TTL (120s), KEEPALIVE_VUS (100),
+ * heartbeats), AGENT_INTERVAL (30s, bulk renewals per member), LEASE_TTL (120s), KEEPALIVE_VUS (from the renewals per second: sessions ÷ RENEW_INTERVAL × P95_MS × 2),
  * SETUP_PARALLEL (100 requests at a time while filling), P95_MS / P99_MS, BULK_P99_MS (2000),
  * MAX_ERROR_RATE, MAX_DROPPED.
  */
 import exec from 'k6/execution';
 import { check } from 'k6';
-import { commonSettings, durationFrom, intFrom, k6Duration, numberFrom } from './lib/env.js';
+import { durationFrom, intFrom, k6Duration, numberFrom } from './lib/env.js';
 import { renewalIntervalProblem } from './lib/expected.js';
 import {
   baseThresholds,
-  brokerClient,
-  checkTokens,
   holdAtStart,
   idsByMember,
   keepAlive,
   keepAliveScenario,
   latencyThresholds,
-  loadTokens,
   metrics,
   verifyCount,
 } from './lib/k6/broker.js';
+import { scenarioSetup } from './lib/k6/scenario.js';
 
-const S = commonSettings(__ENV);
-const TARGET = intFrom(__ENV, 'TARGET', 60000, { min: 1 });
+const base = scenarioSetup(__ENV, (f) => open(f), { name: 'TARGET', fallback: 60000 });
+const { S, tokens, api } = base;
+const TARGET = base.n;
+const RENEW_INTERVAL = base.renewInterval;
+const LEASE_TTL = base.leaseTtl;
+const KEEPALIVE_VUS = base.keepAliveVUs;
 const HOLD = durationFrom(__ENV, 'HOLD', '15m', { min: 30 });
-const RENEW_INTERVAL = durationFrom(__ENV, 'RENEW_INTERVAL', '40s', { min: 1 });
 const AGENT_INTERVAL = durationFrom(__ENV, 'AGENT_INTERVAL', '30s', { min: 1 });
-const LEASE_TTL = durationFrom(__ENV, 'LEASE_TTL', '120s', { min: 1 });
-const KEEPALIVE_VUS = intFrom(__ENV, 'KEEPALIVE_VUS', 100, { min: 1 });
 const PARALLEL = intFrom(__ENV, 'SETUP_PARALLEL', 100, { min: 1, max: 1000 });
 const BULK_P99_MS = numberFrom(__ENV, 'BULK_P99_MS', 2000, { min: 1 });
 for (const p of [renewalIntervalProblem(RENEW_INTERVAL, LEASE_TTL), renewalIntervalProblem(AGENT_INTERVAL, LEASE_TTL)]) if (p) throw new Error(p);
 
-const tokens = loadTokens(() => open(S.tokensFile));
-checkTokens(tokens, S.pool, TARGET);
-const api = brokerClient(S.baseUrl, S.pool);
 const MEMBERS = Object.keys(tokens.meta.gatewayAgents);
 
 export const options = {

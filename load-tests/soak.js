@@ -11,46 +11,40 @@
  *
  * Prepare tokens valid for longer than the run (npm run loadtest:prepare -- --ttl 12h).
  * Environment: BASE_URL, POOL, TOKENS, CLIENT_ID, TARGET (30000), SOAK (2h), CHURN (20 per second),
- * RENEW_INTERVAL (40s), LEASE_TTL (120s), KEEPALIVE_VUS (100), SETUP_PARALLEL (100),
+ * RENEW_INTERVAL (40s), LEASE_TTL (120s), KEEPALIVE_VUS (from the renewals per second: sessions ÷ RENEW_INTERVAL × P95_MS × 2), SETUP_PARALLEL (100),
  * VUS / MAX_VUS, P95_MS / P99_MS, MAX_ERROR_RATE, MAX_DROPPED.
  */
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { check } from 'k6';
 import { Gauge } from 'k6/metrics';
-import { commonSettings, durationFrom, intFrom, k6Duration } from './lib/env.js';
-import { renewalIntervalProblem } from './lib/expected.js';
+import { durationFrom, intFrom, k6Duration } from './lib/env.js';
+
 import {
   baseThresholds,
-  brokerClient,
-  checkTokens,
   grantOutcome,
   holdAtStart,
   keepAlive,
   keepAliveScenario,
   latencyThresholds,
-  loadTokens,
   metrics,
   verifyCount,
 } from './lib/k6/broker.js';
+import { scenarioSetup } from './lib/k6/scenario.js';
 
-const S = commonSettings(__ENV);
-const TARGET = intFrom(__ENV, 'TARGET', 30000, { min: 1 });
+const base = scenarioSetup(__ENV, (f) => open(f), { name: 'TARGET', fallback: 30000 });
+const { S, tokens, api } = base;
+const TARGET = base.n;
+const RENEW_INTERVAL = base.renewInterval;
+const LEASE_TTL = base.leaseTtl;
+const KEEPALIVE_VUS = base.keepAliveVUs;
 const SOAK = durationFrom(__ENV, 'SOAK', '2h', { min: 60 });
 const CHURN = intFrom(__ENV, 'CHURN', 20, { min: 0 });
-const RENEW_INTERVAL = durationFrom(__ENV, 'RENEW_INTERVAL', '40s', { min: 1 });
-const LEASE_TTL = durationFrom(__ENV, 'LEASE_TTL', '120s', { min: 1 });
-const KEEPALIVE_VUS = intFrom(__ENV, 'KEEPALIVE_VUS', 100, { min: 1 });
 const PARALLEL = intFrom(__ENV, 'SETUP_PARALLEL', 100, { min: 1, max: 1000 });
-const problem = renewalIntervalProblem(RENEW_INTERVAL, LEASE_TTL);
-if (problem) throw new Error(problem);
 
-const tokens = loadTokens(() => open(S.tokensFile));
-checkTokens(tokens, S.pool, TARGET);
 if (Date.parse(tokens.meta.expiresAt) < Date.now() + (SOAK + 3600) * 1000) {
   throw new Error(`the tokens expire at ${tokens.meta.expiresAt}, before the soak ends: prepare them with a longer --ttl`);
 }
-const api = brokerClient(S.baseUrl, S.pool);
 const brokerRss = new Gauge('broker_rss_bytes');
 
 const scenarios = {

@@ -3,15 +3,17 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.loader';
 import { BrokerError, type FieldProblem } from './errors/error-codes';
-import { ProblemFilter } from './errors/problem.filter';
+import { answerClientError, ProblemFilter, sendFrameworkProblem, sendProblem } from './errors/problem.filter';
+import { bodyLimitsFor, checkJsonShape, DEFAULT_BODY_LIMITS } from './http/body-limits';
+import { securityHeaders } from './http/security-headers';
+import { PinoNestLogger, rootLogger } from './logging/logger';
+import { addRequestLog } from './logging/request-log';
 
-/** Bodies are small JSON documents; agents' bulk renewals carry thousands of ids. */
-export const BODY_LIMIT = 64 * 1024;
-export const BULK_BODY_LIMIT = 4 * 1024 * 1024;
+/** How often Node looks for requests past their timeouts (its default, 30 s, would let them overrun by that much). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 export interface CreateAppOptions {
   /** Keep Nest's own bootstrap logging quiet (tests). */
@@ -20,17 +22,50 @@ export interface CreateAppOptions {
 
 /** Builds the whole application, configured alike for src/main.ts and the tests. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true, return503OnClosing: true, forceCloseConnections: 'idle' });
+  const { http } = config.broker;
+  const adapter = new FastifyAdapter({
+    bodyLimit: DEFAULT_BODY_LIMITS.bytes,
+    trustProxy: http.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestTimeout: http.requestTimeoutSeconds * 1000,
+    keepAliveTimeout: http.keepAliveTimeoutSeconds * 1000,
+    // Node answers a missing Host with a bare 400 of its own; the onRequest hook below answers it instead.
+    http: { headersTimeout: http.headersTimeoutSeconds * 1000, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, requireHostHeader: false },
+    // Errors Fastify raises outside any route (bad URL encoding, over-long path parameters) and the HTTP
+    // parser's (framing, header size, timeouts): problem+json like every other error.
+    frameworkErrors: sendFrameworkProblem,
+    clientErrorHandler: answerClientError,
+    // Route schemas (src/dtos) refuse what they do not describe: no silent removal, no coercion.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } },
+    schemaErrorFormatter: (errors, dataVar) => {
+      const list = errors.slice(0, 20).map((e) => schemaProblem(e, dataVar)); // a bad bulk renewal could name 20,000
+      return new BrokerError('validation-failed', list.map((e) => `${e.path}: ${e.message}`).join('; ') || 'the body is not valid', { errors: list });
+    },
+  });
   const fastify = adapter.getInstance();
+  const log = rootLogger(config.logLevel);
+  addRequestLog(fastify, log, { slowMs: config.logSlowMs, sampleEvery: config.logSampleEvery });
+  fastify.addHook('onRequest', (req, reply, done) => {
+    if (req.raw.httpVersion === '1.1' && !req.headers.host) return sendProblem(req, reply, new BrokerError('malformed-request', 'an HTTP/1.1 request needs a Host header'));
+    done();
+  });
+  fastify.addHook('onSend', securityHeaders);
   fastify.addHook('onRoute', (route) => {
-    if (route.url.endsWith('/renewals')) route.bodyLimit = BULK_BODY_LIMIT;
+    for (const method of [route.method].flat()) route.bodyLimit = Math.max(route.bodyLimit ?? 0, bodyLimitsFor(method, route.url).bytes);
   });
   // JSON only. Nest turns Fastify's own parser errors into bare HTTP errors without their codes, so the
   // parser raises domain errors itself. An empty body is "no body" (heartbeat and release take none).
+  // The route's depth and array limits are checked on the text, before anything is built from it.
   const defaultJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '' || body === undefined) return done(null, undefined);
+    try {
+      checkJsonShape(body as string, bodyLimitsFor(req.method, req.routeOptions.url));
+    } catch (e) {
+      return done(e as BrokerError, undefined);
+    }
     defaultJson(req, body as string, (err, value) =>
       err ? done(new BrokerError('malformed-json', 'the body is not valid JSON'), undefined) : done(null, value),
     );
@@ -42,7 +77,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyParser: false,
     ...(options.quiet ? { logger: false } : {}),
   });
-  if (!options.quiet) app.useLogger(app.get(Logger));
+  if (!options.quiet) app.useLogger(new PinoNestLogger(log));
 
   app.useGlobalPipes(
     new ValidationPipe({
@@ -72,6 +107,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
+}
+
+/** One ajv error as a field problem, paths as the class-validator ones were (`/pool`, `/active/3`). */
+function schemaProblem(e: { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string }, dataVar: string): FieldProblem {
+  if (e.keyword === 'additionalProperties') return { path: `${e.instancePath}/${String(e.params.additionalProperty)}`, message: 'unknown field' };
+  if (e.keyword === 'required') return { path: `${e.instancePath}/${String(e.params.missingProperty)}`, message: 'is required' };
+  if (e.keyword === 'pattern') return { path: e.instancePath, message: 'has not the expected form' };
+  return { path: e.instancePath || `/${dataVar}`, message: e.message ?? 'is not valid' };
 }
 
 function flattenValidation(errors: ValidationError[], parent = ''): FieldProblem[] {

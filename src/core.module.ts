@@ -1,6 +1,4 @@
 import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import type { AppConfig } from './config/config.loader';
 import { ConfigRepository } from './repositories/config.repository';
@@ -44,7 +42,6 @@ export class CoreModule {
         PoolService,
         SweeperService,
         StoreLifecycle,
-        { provide: APP_GUARD, useClass: AuthGuard },
       ],
       exports: shared,
     };

@@ -9,6 +9,7 @@ export function poolCapacity(pool: Pick<PoolShape, 'licenceLimit' | 'members'>, 
 export function expectedHeld(pool: PoolShape, demandByAgency: Record<string, number>, without?: string[], rank?: number): number;
 export function renewalsPerSecond(held: number, intervalSeconds: number): number;
 export function vusForRate(ratePerSecond: number, secondsPerIteration: number, headroom?: number): number;
+export function keepAliveVUsFor(sessions: number, renewIntervalSeconds: number, p95Ms: number): number;
 export function renewalIntervalProblem(intervalSeconds: number, leaseTtlSeconds: number): string | null;
 export function expectedHeldByClass(
   pool: PoolShape,

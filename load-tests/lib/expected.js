@@ -66,6 +66,16 @@ export function vusForRate(ratePerSecond, secondsPerIteration, headroom) {
 }
 
 /**
+ * Keep-alive VUs for `sessions` renewed every `renewIntervalSeconds`: a VU renews its sessions one
+ * request after another, so it carries at most one renewal per answer time. Sized (Little's law)
+ * for answers as slow as the p95 threshold, twice over for slow moments: 60,000 sessions every
+ * 40 s at 100 ms → 300 VUs, where a fixed 100 fell behind as soon as answers slowed.
+ */
+export function keepAliveVUsFor(sessions, renewIntervalSeconds, p95Ms) {
+  return vusForRate(renewalsPerSecond(sessions, renewIntervalSeconds), p95Ms / 1000, 2);
+}
+
+/**
  * Checks a renewal interval against a lease TTL: an interval of more than half
  * the TTL leaves no room for one late renewal, and leases would expire under
  * load. Returns a problem sentence or null.

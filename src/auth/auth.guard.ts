@@ -16,6 +16,16 @@ export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
 
 export type AuthedRequest = FastifyRequest & { principal?: Principal };
 
+/** Whether the route of this context is marked @Public(). */
+export function isPublicRoute(reflector: Reflector, context: ExecutionContext): boolean {
+  return reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()]) === true;
+}
+
+/** The roles the route of this context needs (@Roles), if it names any. */
+export function rolesNeeded(reflector: Reflector, context: ExecutionContext): Role[] | undefined {
+  return reflector.getAllAndOverride<Role[] | undefined>(ROLES, [context.getHandler(), context.getClass()]);
+}
+
 /** Global guard: every route needs a verified bearer token unless marked @Public(). */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -26,11 +36,10 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
+    if (isPublicRoute(this.reflector, context)) return true;
     const req = context.switchToHttp().getRequest<AuthedRequest>();
     const principal = await this.auth.authenticate(req.headers.authorization);
-    const needed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
+    const needed = rolesNeeded(this.reflector, context);
     if (needed && !needed.some((r) => principal.roles.has(r))) {
       throw new BrokerError('forbidden', `this needs one of the roles: ${needed.join(', ')}`);
     }

@@ -7,11 +7,8 @@ import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
 import { PseudonymService } from '../services/pseudonym.service';
 import type { Priority } from '../domain/grant';
+import { claimsSchema, type VerifiedClaims } from './claims';
 import type { Principal } from './principal';
-import { roles as knownRoles, type Role } from './token-minter';
-
-const agencyPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const memberRefPattern = /^[a-z0-9][a-z0-9-]{0,62}\/[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
  * Verified tokens kept, most recently used first. A client sends the same token with every
@@ -35,6 +32,7 @@ export class AuthService {
   private readonly logger = new Logger(AuthService.name);
   private keyPromise: Promise<Uint8Array | KeyLike | JWTVerifyGetKey> | null = null;
   private readonly verified = new LRUCache<string, CachedToken>({ max: TOKEN_CACHE_MAX });
+  private claims: ReturnType<typeof claimsSchema> | null = null;
 
   constructor(
     private readonly config: ConfigRepository,
@@ -81,7 +79,7 @@ export class AuthService {
     let payload: JWTPayload;
     try {
       const key = await this.key();
-      const options = { issuer: auth.issuer, audience: auth.audience, algorithms: this.algorithms(), clockTolerance: auth.clockToleranceSeconds };
+      const options = { issuer: auth.issuer, audience: auth.audience, algorithms: this.algorithms(), clockTolerance: auth.clockToleranceSeconds, requiredClaims: ['exp'] };
       payload =
         typeof key === 'function'
           ? (await jwtVerify(token, key, options)).payload
@@ -93,49 +91,33 @@ export class AuthService {
       throw new BrokerError('token-invalid', 'the token could not be verified');
     }
     const principal = this.principalOf(payload);
-    // Only tokens with an expiry are kept, and only until it (without the clock tolerance jose
-    // allows: past exp, the next request verifies again and gets jose's answer).
-    if (typeof payload.exp === 'number') {
-      const until = Math.min(payload.exp * 1000, now + TOKEN_CACHE_MAX_AGE_MS);
-      if (until > now) this.verified.set(token, { principal, until }, { ttl: until - now });
-    }
+    // Kept only until exp (without the clock tolerance jose allows: past exp, the next request
+    // verifies again and gets jose's answer).
+    const until = Math.min(payload.exp! * 1000, now + TOKEN_CACHE_MAX_AGE_MS);
+    if (until > now) this.verified.set(token, { principal, until }, { ttl: until - now });
     return principal;
   }
 
   private principalOf(payload: JWTPayload): Principal {
-    const { claims } = this.config.get().broker.auth;
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 256) {
-      throw new BrokerError('token-invalid', 'the token has no subject (sub)');
+    this.claims ??= claimsSchema(this.config.get().broker.auth);
+    const parsed = this.claims.safeParse(payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new BrokerError('token-invalid', `the token's "${issue.path.join('.') || 'claims'}" claim is not accepted: ${issue.message}`);
     }
-    const agency = payload[claims.agency];
-    if (typeof agency !== 'string' || !agencyPattern.test(agency)) {
-      throw new BrokerError('token-invalid', `the token has no valid "${claims.agency}" claim`);
-    }
-    const rawRoles = payload[claims.roles];
-    const roleList: Role[] = Array.isArray(rawRoles)
-      ? rawRoles.filter((r): r is Role => typeof r === 'string' && (knownRoles as readonly string[]).includes(r))
-      : typeof rawRoles === 'string' && (knownRoles as readonly string[]).includes(rawRoles)
-        ? [rawRoles as Role]
-        : [];
-    if (roleList.length === 0) roleList.push('employee');
-    const rawMembers = payload[claims.members];
-    const members = Array.isArray(rawMembers)
-      ? new Set(rawMembers.filter((m): m is string => typeof m === 'string' && memberRefPattern.test(m)))
-      : null;
-    return { owner: this.pseudonyms.of(payload.sub), agency, roles: new Set(roleList), members, priority: this.priorityOf(payload) };
+    const c = parsed.data;
+    return { owner: this.pseudonyms.of(c.sub), agency: c.agency, roles: new Set(c.roles), members: new Set(c.members), priority: this.priorityOf(c) };
   }
 
   /**
    * The class the token's priority claim names, if configured; else the highest-ranked class
    * one of its groups maps to; else the default class. Unknown names fall back, never fail.
    */
-  private priorityOf(payload: JWTPayload): Priority {
-    const { auth, priorities } = this.config.get().broker;
-    const named = payload[auth.claims.priority];
-    const byName = typeof named === 'string' ? priorities.classes.find((c) => c.id === named) : undefined;
+  private priorityOf(claims: VerifiedClaims): Priority {
+    const { priorities } = this.config.get().broker;
+    const byName = claims.priority === undefined ? undefined : priorities.classes.find((c) => c.id === claims.priority);
     if (byName) return { class: byName.id, rank: byName.rank };
-    const rawGroups = payload[auth.claims.groups];
-    const groups = new Set(Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : typeof rawGroups === 'string' ? [rawGroups] : []);
+    const groups = new Set(claims.groups);
     let best: Priority | null = null;
     for (const c of priorities.classes) {
       if (c.groups.some((g) => groups.has(g)) && (!best || c.rank > best.rank)) best = { class: c.id, rank: c.rank };

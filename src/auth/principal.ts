@@ -7,8 +7,8 @@ export interface Principal {
   owner: string;
   agency: string;
   roles: ReadonlySet<Role>;
-  /** For gateway agents: "<pool>/<member>" entries they may report for; null = any. */
-  members: ReadonlySet<string> | null;
+  /** For gateway agents: the "<pool>/<member>" entries they may act for (never empty for them); empty for every other role. */
+  members: ReadonlySet<string>;
   /** Priority class from the token's priority claim or groups (docs/admission.md, "Priority classes"); absent: the default class. */
   priority?: Priority;
 }

@@ -8,7 +8,7 @@ export interface TokenClaims {
   sub: string;
   agency: string;
   roles?: string[];
-  /** gateway-agent tokens may be restricted to members ("<pool>/<member>"). */
+  /** The members ("<pool>/<member>") a gateway-agent token acts for: required for that role, refused for others (src/auth/claims.ts). */
   members?: string[];
   /** A priority class id (claim auth.claims.priority). */
   priority?: string;

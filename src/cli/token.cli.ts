@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadAppConfig } from '../config/config.loader';
+import { memberRefPattern } from '../auth/claims';
 import { mintToken, roles } from '../auth/token-minter';
 
 const usage = `usage: npm run token -- --sub <employee id> --agency <agency id> [--role employee|operator|gateway-agent]... [--member <pool>/<member>]... [--ttl <seconds>]
+
+A gateway-agent token names the members it acts for (--member, at least one); other roles take none.
 
 Mints a bearer token signed with the broker's HS256 secret (BROKER_JWT_SECRET, or the
 generated local secret of the embedded default) for local use and tests. Production
@@ -39,12 +42,30 @@ async function main(): Promise<number> {
     process.stderr.write(`unknown role(s): ${bad.join(', ')} (known: ${roles.join(', ')})\n`);
     return 2;
   }
+  const isAgent = (args.role ?? []).includes('gateway-agent');
+  if (isAgent && !args.member?.length) {
+    process.stderr.write('a gateway-agent token needs --member <pool>/<member> (one per member it reports for)\n');
+    return 2;
+  }
+  if (!isAgent && args.member?.length) {
+    process.stderr.write('--member is only for gateway-agent tokens\n');
+    return 2;
+  }
+  const badMembers = (args.member ?? []).filter((m) => !memberRefPattern.test(m));
+  if (badMembers.length) {
+    process.stderr.write(`--member must look like <pool>/<member>: ${badMembers.join(', ')}\n`);
+    return 2;
+  }
   const ttl = args.ttl === undefined ? undefined : Number(args.ttl);
   if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) {
     process.stderr.write('--ttl must be a whole number of seconds\n');
     return 2;
   }
   const config = loadAppConfig();
+  if (ttl !== undefined && ttl > config.broker.auth.maxTokenLifetimeSeconds) {
+    process.stderr.write(`--ttl is more than auth.maxTokenLifetimeSeconds (${config.broker.auth.maxTokenLifetimeSeconds}): the broker would refuse the token\n`);
+    return 2;
+  }
   if (config.broker.auth.mode !== 'hs256' || !config.jwtSecret) {
     process.stderr.write(`auth.mode is ${config.broker.auth.mode}: tokens come from the identity provider, not from this command\n`);
     return 2;

@@ -81,6 +81,8 @@ export const authSchema = z
     issuer: z.string().min(1).default('telework-broker-dev'),
     audience: z.string().min(1).default('telework-broker'),
     clockToleranceSeconds: nonNegativeInt.max(300).default(5),
+    /** Tokens must carry exp, at most this far after iat (or after now, without iat); longer-lived tokens are refused. */
+    maxTokenLifetimeSeconds: positiveInt.max(7 * 86_400).default(86_400),
     claims: z
       .object({
         agency: z.string().min(1).default('agency'),
@@ -104,9 +106,62 @@ export const authSchema = z
     }
   });
 
+/** HTTP server timeouts (docs/security.md, "Limits"); every one bounds how long a slow or silent client holds a connection. */
+export const httpSchema = z
+  .object({
+    /** A whole request, headers and body, must arrive within this (408 request-timeout); 4 MB bulk renewals at 1 Mbit/s take 32 s. */
+    requestTimeoutSeconds: positiveInt.max(600).default(60),
+    /** The request headers must arrive within this (408). */
+    headersTimeoutSeconds: positiveInt.max(600).default(15),
+    /** An idle kept-alive connection is closed after this; above the 60 s idle timeout of common load balancers. */
+    keepAliveTimeoutSeconds: positiveInt.max(3_600).default(72),
+    /**
+     * Which X-Forwarded-For hops to believe for the client address (rate limits count per address):
+     * true = every hop (the leftmost address), a number = that many proxies in front, or their addresses/CIDRs.
+     */
+    trustProxy: z.union([z.boolean(), nonNegativeInt.max(10), z.array(z.string().min(1)).min(1)]).default(true),
+  })
+  .strict()
+  .refine((h) => h.headersTimeoutSeconds <= h.requestTimeoutSeconds, { message: 'headersTimeoutSeconds must not exceed requestTimeoutSeconds', path: ['headersTimeoutSeconds'] });
+
+const budget = (limit: number, windowSeconds: number) =>
+  z
+    .object({
+      /** Requests allowed per window; one more is refused with 429 rate-limited until the window has passed. */
+      limit: positiveInt.max(1_000_000).default(limit),
+      windowSeconds: positiveInt.max(3_600).default(windowSeconds),
+    })
+    .strict()
+    .default({});
+
+/**
+ * Request budgets (docs/security.md, "Rate limits"): shared through Redis when Redis is the store, so a
+ * replica more does not add a budget. Authenticated requests count per principal (the pseudonym), the
+ * rest per client address. The defaults leave the sample's logon storm and gateway bulk renewals at
+ * a seventh of them or less (the headroom is worked out in docs/security.md).
+ */
+export const rateLimitsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Per client address: requests without a valid token (public pages, /metrics, /docs, refused tokens). /health is never limited. */
+    unauthenticated: budget(1_000, 10),
+    /** Per principal: everything that changes state (grants, heartbeats, releases, waiting-room calls, bulk renewals, failure reports). */
+    grants: budget(50, 10),
+    /** Per principal: GET and HEAD of the API. */
+    reads: budget(100, 10),
+    /** Per principal: the operator-only routes (/v1/pools/... changes and overrides, /v1/audit). */
+    operator: budget(100, 10),
+  })
+  .strict();
+
+export const rateBudgets = ['unauthenticated', 'grants', 'reads', 'operator'] as const;
+export type RateBudget = (typeof rateBudgets)[number];
+
 export const brokerConfigSchema = z
   .object({
     auth: authSchema.default({}),
+    http: httpSchema.default({}),
+    rateLimits: rateLimitsSchema.default({}),
     leases: z
       .object({
         defaultTtlSeconds: positiveInt.max(86_400).default(120),

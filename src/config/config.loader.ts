@@ -59,6 +59,9 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_SLOW_MS: z.coerce.number().int().min(1).optional(),
+  LOG_SAMPLE_EVERY: z.coerce.number().int().min(0).optional(),
+  BROKER_WORKERS: z.coerce.number().int().min(1).max(256).optional(),
   BROKER_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   BROKER_PSEUDONYM_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   BROKER_STATE_DIR: z.string().min(1).optional(),
@@ -90,6 +93,12 @@ export interface AppConfig {
   port: number;
   host: string;
   logLevel: string;
+  /** Request log (src/logging/request-log.ts): requests slower than this are logged (warn). */
+  logSlowMs: number;
+  /** Request log: one ordinary request in this many is logged (info); 0 = none. */
+  logSampleEvery: number;
+  /** Broker processes on one port (src/main.ts); more than one needs the Redis store. */
+  workers: number;
   /** HS256 secret (auth.mode hs256). */
   jwtSecret: string | null;
   /** Key of the keyed hash that pseudonymises employee ids. */
@@ -111,6 +120,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = proces
   const broker = loadYamlFile(configFile, brokerConfigSchema);
   const redis = redisTarget(e);
   const stateDir = resolve(cwd, e.BROKER_STATE_DIR ?? '.broker');
+  if ((e.BROKER_WORKERS ?? 1) > 1 && !redis) {
+    throw new ConfigError('environment', [{ path: 'BROKER_WORKERS', reason: 'more than one worker needs the Redis store (the embedded store lives in one process)' }]);
+  }
   const generatedSecrets: string[] = [];
 
   let jwtSecret: string | null = null;
@@ -147,6 +159,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = proces
     port: e.PORT ?? 8080,
     host: e.HOST ?? '127.0.0.1',
     logLevel: e.LOG_LEVEL ?? 'info',
+    logSlowMs: e.LOG_SLOW_MS ?? 500,
+    logSampleEvery: e.LOG_SAMPLE_EVERY ?? 1000,
+    workers: e.BROKER_WORKERS ?? 1,
     jwtSecret,
     pseudonymKey,
     stateDir,

@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/principal';
-import { CreateGrantDto, GrantView } from '../dtos/grant.dto';
+import { CreateGrantDto, createGrantBodySchema, GrantView, grantViewSchema } from '../dtos/grant.dto';
 import { ConfigRepository } from '../repositories/config.repository';
-import { WaitTicketView } from '../dtos/waiting.dto';
+import { WaitTicketView, waitTicketViewSchema } from '../dtos/waiting.dto';
 import { GrantService } from '../services/grant.service';
 import { WaitingRoomService } from '../services/waiting-room.service';
 import { ApiProblems } from './problem-responses';
@@ -25,6 +26,8 @@ export class GrantsController {
   private view = (who: Principal) => (g: Parameters<typeof grantView>[0]) => grantView(g, who, this.config.memberHost);
 
   @Post()
+  @RouteSchema({ body: createGrantBodySchema, response: { 200: grantViewSchema, 201: grantViewSchema, 202: waitTicketViewSchema } })
+  @ApiBody({ type: CreateGrantDto })
   @ApiOperation({ summary: 'Request a session (VPN tunnel or virtual desktop) in a pool' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried request with the same key returns the first grant instead of a second one' })
   @ApiResponse({ status: 201, type: GrantView, description: 'Granted' })
@@ -33,7 +36,8 @@ export class GrantsController {
   @ApiProblems(400, 403, 404, 409, 413, 415, 429, 503)
   async create(
     @CurrentPrincipal() who: Principal,
-    @Body() body: CreateGrantDto,
+    // Readonly<…> is not a class: Nest's ValidationPipe leaves the body to the route schema above.
+    @Body() body: Readonly<CreateGrantDto>,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<GrantView | WaitTicketView> {
@@ -68,6 +72,7 @@ export class GrantsController {
 
   @Post(':id/heartbeat')
   @HttpCode(200)
+  @RouteSchema({ response: { 200: grantViewSchema } })
   @ApiOperation({ summary: 'Renew your lease by its TTL from now' })
   @ApiResponse({ status: 200, type: GrantView })
   @ApiProblems(400, 404, 410)

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/co
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../auth/auth.guard';
+import { NoRateLimit } from '../auth/rate-limit.guard';
 import { BrokerError } from '../errors/error-codes';
 import { LEASE_STORE, type StorePort } from '../repositories/lease-store';
 
@@ -15,6 +16,7 @@ export const STORE_PING_TIMEOUT_MS = 1_000;
  */
 @ApiTags('health')
 @Public()
+@NoRateLimit()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/principal';
-import { BulkRenewalDto, BulkRenewalResultView } from '../dtos/grant.dto';
+import { BulkRenewalDto, bulkRenewalBodySchema, BulkRenewalResultView, bulkRenewalResultSchema } from '../dtos/grant.dto';
 import { PoolView } from '../dtos/pool.dto';
 import { IdPipe } from '../dtos/id.pipe';
 import { GrantService } from '../services/grant.service';
@@ -39,6 +40,8 @@ export class PoolsController {
   @Post(':pool/members/:member/renewals')
   @HttpCode(200)
   @Roles('gateway-agent')
+  @RouteSchema({ body: bulkRenewalBodySchema, response: { 200: bulkRenewalResultSchema } })
+  @ApiBody({ type: BulkRenewalDto })
   @ApiOperation({
     summary: 'Gateway / session-host agent: renew every lease this member still carries, report ended sessions',
     description: 'Leases of this member that are not reported (and older than the grace period) expire.',
@@ -49,7 +52,7 @@ export class PoolsController {
     @CurrentPrincipal() who: Principal,
     @Param('pool', IdPipe) pool: string,
     @Param('member', IdPipe) member: string,
-    @Body() body: BulkRenewalDto,
+    @Body() body: Readonly<BulkRenewalDto>, // validated by the route schema, not the ValidationPipe
   ): Promise<BulkRenewalResultView> {
     return this.grants.bulkRenew(who, pool, member, body.active, body.ended ?? []);
   }

@@ -1,9 +1,10 @@
 import { Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/principal';
 import { GrantView } from '../dtos/grant.dto';
-import { WaitTicketView } from '../dtos/waiting.dto';
+import { WaitTicketView, waitTicketViewSchema } from '../dtos/waiting.dto';
 import { ConfigRepository } from '../repositories/config.repository';
 import { WaitingRoomService } from '../services/waiting-room.service';
 import { ApiProblems } from './problem-responses';
@@ -38,6 +39,7 @@ export class WaitingController {
 
   @Post(':id/check-in')
   @HttpCode(200)
+  @RouteSchema({ response: { 200: waitTicketViewSchema } })
   @ApiOperation({ summary: 'Check in: keeps your place until checkInBy; answers your position, estimated wait and any offer' })
   @ApiResponse({ status: 200, type: WaitTicketView })
   @ApiProblems(400, 404, 410)

@@ -1,4 +1,5 @@
 import type { MemberState, PoolKind, Strategy } from './pool-spec';
+import type { RefusalCode } from './store-answers';
 
 /**
  * A session grant: a lease on one slot of one member of a pool.
@@ -30,17 +31,8 @@ export interface ExpiredLease {
   owner: string;
 }
 
-export const refusalCodes = [
-  'not-entitled',
-  'employee-at-limit',
-  'agency-at-maximum',
-  'pool-unavailable',
-  'pool-full',
-  'capacity-reserved',
-  'headroom-reserved',
-  'waiting-room-full',
-] as const;
-export type RefusalCode = (typeof refusalCodes)[number];
+/** Refusal codes come from the one table of store answers. */
+export { refusalCodes, type RefusalCode } from './store-answers';
 
 /** Why a request waits: the capacity rule that would have refused it, or the admission rate cap. */
 export const queueReasons = ['agency-at-maximum', 'pool-unavailable', 'pool-full', 'capacity-reserved', 'headroom-reserved', 'admission-rate'] as const;

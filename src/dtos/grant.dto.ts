@@ -1,54 +1,68 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** `<pool>.<16 base64url characters>` */
-export const GRANT_ID = /^([a-z0-9][a-z0-9-]{0,62})\.([A-Za-z0-9_-]{16})$/;
+/**
+ * `<pool>.<12 base64url characters>` (72 random bits); grants made before the ids were shortened
+ * (Redis bytes per held session: each id is stored three times) have 16 and stay valid.
+ */
+export const GRANT_ID = /^([a-z0-9][a-z0-9-]{0,62})\.([A-Za-z0-9_-]{12}|[A-Za-z0-9_-]{16})$/;
+
+/*
+ * The hot routes (grant, heartbeat, release, bulk renewal, check-in) are validated and serialised by
+ * Fastify from the JSON schemas below (compiled once by ajv and fast-json-stringify), not by
+ * class-validator. The classes carry the same shapes for the OpenAPI document;
+ * test/dtos/route-schemas.test.ts checks that the two agree.
+ */
+const BULK_MAX = 20_000;
 
 export class CreateGrantDto {
-  @ApiProperty({ example: 'vpn-statenet', description: 'Pool to get a session in' })
-  @IsString()
-  @Matches(POOL_ID, { message: 'pool must be a pool id (lower-case letters, digits, dashes)' })
+  @ApiProperty({ example: 'vpn-statenet', description: 'Pool to get a session in', pattern: POOL_ID.source })
   pool!: string;
 
   @ApiPropertyOptional({
     example: 'laptop',
     description: 'Device or client label. Asking again from the same client while the grant is live returns that grant (reconnect).',
+    pattern: CLIENT_ID.source,
   })
-  @IsOptional()
-  @IsString()
-  @Matches(CLIENT_ID, { message: 'clientId must be 1–64 letters, digits, ".", "_" or "-"' })
   clientId?: string;
 
   @ApiPropertyOptional({
     example: true,
     description: 'When the pool is full (or the agency at its maximum, …), wait in line instead of being refused: 202 with a waiting ticket',
   })
-  @IsOptional()
-  @IsBoolean()
   wait?: boolean;
 }
 
+export const createGrantBodySchema = {
+  type: 'object',
+  properties: {
+    pool: { type: 'string', pattern: POOL_ID.source },
+    clientId: { type: 'string', pattern: CLIENT_ID.source },
+    wait: { type: 'boolean' },
+  },
+  required: ['pool'],
+  additionalProperties: false,
+} as const;
+
 export class BulkRenewalDto {
-  @ApiProperty({ type: [String], description: 'Grant ids of sessions this member still carries: renewed.' })
-  @IsArray()
-  @ArrayMaxSize(20_000)
-  @IsString({ each: true })
-  @Matches(GRANT_ID, { each: true, message: 'each entry of active must be a grant id' })
+  @ApiProperty({ type: [String], maxItems: BULK_MAX, description: 'Grant ids of sessions this member still carries: renewed.' })
   active!: string[];
 
-  @ApiPropertyOptional({ type: [String], description: 'Grant ids of sessions that ended: released.' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(20_000)
-  @IsString({ each: true })
-  @Matches(GRANT_ID, { each: true, message: 'each entry of ended must be a grant id' })
+  @ApiPropertyOptional({ type: [String], maxItems: BULK_MAX, description: 'Grant ids of sessions that ended: released.' })
   ended?: string[];
 }
 
+const grantIds = { type: 'array', maxItems: BULK_MAX, items: { type: 'string', pattern: GRANT_ID.source } } as const;
+export const bulkRenewalBodySchema = {
+  type: 'object',
+  properties: { active: grantIds, ended: grantIds },
+  required: ['active'],
+  additionalProperties: false,
+} as const;
+
 export class GrantView {
-  @ApiProperty({ example: 'vpn-statenet.Q2hhbmdlTWVQbGVh' }) id!: string;
+  @ApiProperty({ example: 'vpn-statenet.Q2hhbmdlTWVQ' }) id!: string;
   @ApiProperty({ example: 'vpn-statenet' }) pool!: string;
   @ApiProperty({ example: 'gw-07', description: 'Gateway or session host to connect to' }) member!: string;
   @ApiPropertyOptional({ example: 'vpn-gw-07.dc-south.statenet.example' }) memberHost?: string;
@@ -62,12 +76,42 @@ export class GrantView {
   @ApiPropertyOptional({ description: 'Pseudonymised employee (operators only)' }) owner?: string;
 }
 
+export const grantViewSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    pool: { type: 'string' },
+    member: { type: 'string' },
+    memberHost: { type: 'string' },
+    agency: { type: 'string' },
+    clientId: { type: 'string' },
+    fencingToken: { type: 'number' },
+    createdAt: { type: 'string' },
+    expiresAt: { type: 'string' },
+    ttlSeconds: { type: 'number' },
+    status: { type: 'string' },
+    owner: { type: 'string' },
+  },
+  required: ['id', 'pool', 'member', 'agency', 'clientId', 'fencingToken', 'createdAt', 'expiresAt', 'ttlSeconds', 'status'],
+} as const;
+
 export class BulkRenewalResultView {
   @ApiProperty() renewed!: number;
   @ApiProperty() released!: number;
   @ApiProperty() expired!: number;
   @ApiProperty({ type: [String] }) unknown!: string[];
 }
+
+export const bulkRenewalResultSchema = {
+  type: 'object',
+  properties: {
+    renewed: { type: 'number' },
+    released: { type: 'number' },
+    expired: { type: 'number' },
+    unknown: { type: 'array', items: { type: 'string' } },
+  },
+  required: ['renewed', 'released', 'expired', 'unknown'],
+} as const;
 
 export class ProblemView {
   @ApiProperty({ example: 'urn:telework-broker:problem:pool-full' }) type!: string;

@@ -154,7 +154,7 @@ export class ResetOverridesDto {
 export const FAILURE_KINDS = ['connect', 'session-lost', 'health-check'] as const;
 
 export class FailureReportDto {
-  @ApiPropertyOptional({ example: 'vpn-statenet.Q2hhbmdlTWVQbGVh', description: 'Employees: the grant on this member they could not use (required)' })
+  @ApiPropertyOptional({ example: 'vpn-statenet.Q2hhbmdlTWVQ', description: 'Employees: the grant on this member they could not use (required)' })
   @IsOptional()
   @IsString()
   @Matches(GRANT_ID, { message: 'grantId must be a grant id' })

@@ -7,7 +7,7 @@ export class OfferView {
 }
 
 export class WaitTicketView {
-  @ApiProperty({ example: 'vpn-statenet.Q2hhbmdlTWVQbGVh', description: 'Ticket id; claiming the offer creates the grant of this id' }) id!: string;
+  @ApiProperty({ example: 'vpn-statenet.Q2hhbmdlTWVQ', description: 'Ticket id; claiming the offer creates the grant of this id' }) id!: string;
   @ApiProperty({ example: 'vpn-statenet' }) pool!: string;
   @ApiProperty({ enum: ['waiting', 'offered'] }) state!: 'waiting' | 'offered';
   @ApiProperty({ example: 42, description: '1 for the head of the line; 0 once offered' }) position!: number;
@@ -19,3 +19,28 @@ export class WaitTicketView {
   @ApiProperty({ example: 'default' }) clientId!: string;
   @ApiProperty({ type: OfferView, nullable: true }) offer!: OfferView | null;
 }
+
+const offerViewSchema = {
+  type: ['object', 'null'],
+  properties: { member: { type: 'string' }, memberHost: { type: 'string' }, until: { type: 'string' } },
+  required: ['member', 'until'],
+} as const;
+
+/** WaitTicketView for Fastify's serialiser (see the note in grant.dto.ts). */
+export const waitTicketViewSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    pool: { type: 'string' },
+    state: { type: 'string' },
+    position: { type: 'number' },
+    estimatedWaitSeconds: { type: ['number', 'null'] },
+    checkInBy: { type: 'string' },
+    reason: { type: 'string' },
+    priorityClass: { type: 'string' },
+    joinedAt: { type: 'string' },
+    clientId: { type: 'string' },
+    offer: offerViewSchema,
+  },
+  required: ['id', 'pool', 'state', 'position', 'estimatedWaitSeconds', 'checkInBy', 'reason', 'priorityClass', 'joinedAt', 'clientId', 'offer'],
+} as const;

@@ -34,6 +34,13 @@ export const errorCatalogue = {
   'invalid-grant-id': { status: 400, title: 'The grant id is not well formed' },
   'invalid-idempotency-key': { status: 400, title: 'The Idempotency-Key header is not valid' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'nesting-too-deep': { status: 400, title: 'The request body nests objects and arrays too deep' },
+  'array-too-long': { status: 413, title: 'An array in the request body has too many entries' },
+  'malformed-url': { status: 400, title: 'The request URL is not well formed' },
+  'path-parameter-too-long': { status: 414, title: 'A part of the request path is too long' },
+  'headers-too-large': { status: 431, title: 'The request headers are too large' },
+  'malformed-request': { status: 400, title: 'The request is not well-formed HTTP' },
+  'request-timeout': { status: 408, title: 'The request was not received in time' },
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
   'route-not-found': { status: 404, title: 'No such resource' },
   'method-not-allowed': { status: 405, title: 'Method not allowed on this resource' },
@@ -60,12 +67,19 @@ export interface FieldProblem {
 export class BrokerError extends Error {
   readonly status: number;
 
+  /**
+   * Without a stack: a BrokerError is an answer (a refusal, a bad request), never a fault to trace,
+   * and capturing a stack costs more than the rest of a refusal (storms of pool-full answers).
+   */
   constructor(
     readonly code: ErrorCode,
     readonly detail?: string,
     readonly extra: { retryAfterSeconds?: number; errors?: FieldProblem[] } = {},
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail ?? errorCatalogue[code].title);
+    Error.stackTraceLimit = limit;
     this.name = 'BrokerError';
     this.status = errorCatalogue[code].status;
   }

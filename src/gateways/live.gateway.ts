@@ -28,6 +28,8 @@ interface Client {
   auth: Promise<Principal | null>;
   principal: Principal | null;
   topics: Set<string>;
+  /** Owner-scoped topics → the owner announced as listening for them (LiveUpdatesService.watch). */
+  watching: Map<string, string>;
   /** Closes the connection when the token is not authenticated in time, or when it expires. */
   authTimer: NodeJS.Timeout | null;
   /** When this connection's ping last ran the topics' ping hooks (epoch ms). */
@@ -74,7 +76,7 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
 
   handleConnection(socket: WebSocket, req: IncomingMessage): void {
     const token = new URL(req.url ?? '/', 'http://broker').searchParams.get('access_token');
-    const client: Client = { auth: Promise.resolve(null), principal: null, topics: new Set(), authTimer: null, lastPingHook: -Infinity };
+    const client: Client = { auth: Promise.resolve(null), principal: null, topics: new Set(), watching: new Map(), authTimer: null, lastPingHook: -Infinity };
     this.clients.set(socket, client);
     if (token) {
       client.auth = this.authenticate(socket, client, token);
@@ -90,7 +92,10 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
     const client = this.clients.get(socket);
     if (!client) return;
     if (client.authTimer) clearTimeout(client.authTimer);
-    for (const t of client.topics) this.byTopic.get(t)?.delete(socket);
+    for (const t of client.topics) {
+      this.byTopic.get(t)?.delete(socket);
+      this.unwatch(client, t);
+    }
     this.clients.delete(socket);
   }
 
@@ -120,6 +125,12 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
       let set = this.byTopic.get(def.name);
       if (!set) this.byTopic.set(def.name, (set = new Set()));
       set.add(socket);
+      // Other replicas learn that this owner listens before the initial state is read, so a change
+      // made anywhere after that read is published to it.
+      if (def.scope === 'owner') {
+        client.watching.set(def.name, who.owner);
+        await this.live.watch(who.owner);
+      }
       send(socket, { event: 'subscribed', data: { topic: def.name } });
       for (const e of (await def.initial?.(who)) ?? []) send(socket, { event: `${def.name}.${e.event}`, data: e.data });
       return undefined;
@@ -133,7 +144,7 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
     const client = this.clients.get(socket);
     const name = (data as { topic?: unknown } | null)?.topic;
     if (!client || typeof name !== 'string') return undefined;
-    client.topics.delete(name);
+    if (client.topics.delete(name)) this.unwatch(client, name);
     this.byTopic.get(name)?.delete(socket);
     return { event: 'unsubscribed', data: { topic: name } };
   }
@@ -167,6 +178,13 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
       this.reject(socket, e);
       return null;
     }
+  }
+
+  private unwatch(client: Client, topic: string): void {
+    const owner = client.watching.get(topic);
+    if (owner === undefined) return;
+    client.watching.delete(topic);
+    this.live.unwatch(owner);
   }
 
   private reject(socket: WebSocket, e: unknown): void {

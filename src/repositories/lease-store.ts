@@ -10,21 +10,15 @@ import type {
   WaitTicket,
 } from '../domain/grant';
 import type { PoolSpec } from '../domain/pool-spec';
+import type { StoreFailure } from '../domain/store-answers';
 import type { AuditEntry, AuditRecord } from '../domain/audit';
 import type { PoolLayers, PoolOverrides } from '../domain/pool-overrides';
 
 /**
- * Failures of a lease operation that are about the request, not the store.
- * The service maps them to domain errors (see src/errors/error-codes.ts).
+ * Failures of a lease operation that are about the request, not the store (the table in
+ * src/domain/store-answers.ts). The service maps them to domain errors.
  */
-export type LeaseFailure =
-  | 'unknown-pool'
-  | 'unknown-member'
-  | 'grant-not-found'
-  | 'lease-expired'
-  | 'ticket-not-found'
-  | 'offer-not-ready'
-  | 'offer-expired';
+export type LeaseFailure = StoreFailure;
 
 export type LeaseResult<T> = { ok: true; value: T } | { ok: false; failure: LeaseFailure };
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { isClusterWorker, workerMetrics } from '../workers';
 
 /**
  * The Prometheus registry of this process. The only file that imports
@@ -38,6 +39,8 @@ export interface MetricSample {
 @Injectable()
 export class MetricsRepository {
   private readonly registry = new Registry();
+  /** In a worker of BROKER_WORKERS > 1: the whole broker's metrics, summed by the primary (src/workers.ts). */
+  private readonly clusterRender = isClusterWorker() ? workerMetrics(() => this.registry.getMetricsAsJSON()) : null;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -53,8 +56,12 @@ export class MetricsRepository {
     return { inc: (labels, value = 1) => c.inc(labels as Partial<Record<L, string>>, value) };
   }
 
-  gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): GaugeMetric<L> {
-    const g = new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] });
+  /**
+   * `aggregate`: how the workers of one process group combine (BROKER_WORKERS): `max` for shared
+   * state every worker reads alike (pool counts), `sum` for what each has of its own.
+   */
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[], aggregate: 'sum' | 'max' | 'min' = 'sum'): GaugeMetric<L> {
+    const g = new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry], aggregator: aggregate });
     return {
       set: (labels, value) => g.set(labels as Partial<Record<L, string>>, value),
       reset: () => g.reset(),
@@ -75,7 +82,8 @@ export class MetricsRepository {
   }
 
   /** The whole registry in the text exposition format. */
-  render(): Promise<string> {
+  async render(): Promise<string> {
+    if (this.clusterRender) return (await this.clusterRender()).text;
     return this.registry.metrics();
   }
 

@@ -180,7 +180,7 @@ export class CircuitBreakerService implements OnApplicationBootstrap, BeforeAppl
 
   private async mayReport(who: Principal, pool: string, member: string, grantId?: string): Promise<void> {
     if (hasRole(who, 'operator')) return;
-    if (hasRole(who, 'gateway-agent') && (who.members === null || who.members.has(`${pool}/${member}`))) return;
+    if (hasRole(who, 'gateway-agent') && who.members.has(`${pool}/${member}`)) return;
     if (!hasRole(who, 'employee')) throw new BrokerError('forbidden', `this token may not report failures of ${pool}/${member}`);
     if (!grantId) throw new BrokerError('validation-failed', 'an employee reports a failure with the grant it concerns', { errors: [{ path: '/grantId', message: 'required for employees' }] });
     const g = await this.call('get', () => this.store.get(pool, grantId, who.owner));

@@ -43,7 +43,7 @@ export class GrantService {
           owner: who.owner,
           agency: who.agency,
           clientId: clientId ?? 'default',
-          newGrantId: `${pool}.${randomBytes(12).toString('base64url')}`,
+          newGrantId: `${pool}.${randomBytes(9).toString('base64url')}`,
           ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
           ...(who.priority ? { priority: who.priority } : {}),
           ...(wait ? { wait } : {}),
@@ -132,13 +132,12 @@ function narrow(r: Extract<GrantResult, { outcome: 'created' | 'reconnected' | '
 export function parseGrantId(id: string): { pool: string } {
   const m = GRANT_ID.exec(id);
   if (!m) {
-    throw new BrokerError('invalid-grant-id', 'a grant id looks like "<pool>.<16 characters>"', { errors: [{ path: 'path:id', message: 'not a grant id' }] });
+    throw new BrokerError('invalid-grant-id', 'a grant id looks like "<pool>.<12 characters>"', { errors: [{ path: 'path:id', message: 'not a grant id' }] });
   }
   return { pool: m[1]! };
 }
 
-/** A gateway agent may act for a member if its token names it, or names no members at all. */
+/** A gateway agent may act for exactly the members its token names (src/auth/claims.ts). */
 function mayActFor(who: Principal, pool: string, member: string): boolean {
-  if (!hasRole(who, 'gateway-agent')) return false;
-  return who.members === null || who.members.has(`${pool}/${member}`);
+  return hasRole(who, 'gateway-agent') && who.members.has(`${pool}/${member}`);
 }

@@ -55,6 +55,7 @@ export class GrantsFeedService implements OnModuleInit, OnApplicationBootstrap, 
 
   /** A grant of `g.owner` was created, reconnected or renewed. */
   changed(g: Grant): Promise<void> {
+    if (!this.live.watched(g.owner)) return Promise.resolve();
     return this.live.publishToOwner(GRANTS_TOPIC, g.owner, 'grant', this.view(g, null));
   }
 
@@ -65,7 +66,7 @@ export class GrantsFeedService implements OnModuleInit, OnApplicationBootstrap, 
 
   private view(g: Grant, who: Principal | null): GrantView {
     // Built as the owner sees it (no owner field), whoever caused the change.
-    const asOwner: Principal = who ?? { owner: g.owner, agency: g.agency, roles: new Set(['employee']), members: null };
+    const asOwner: Principal = who ?? { owner: g.owner, agency: g.agency, roles: new Set(['employee']), members: new Set() };
     return grantView(g, asOwner, this.config.memberHost);
   }
 }

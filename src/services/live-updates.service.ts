@@ -134,10 +134,29 @@ export class LiveUpdatesService implements OnApplicationBootstrap, OnModuleDestr
     return this.pubsub.publish({ topic, event, data });
   }
 
-  /** To one owner's subscribed connections (owner = pseudonym), on every replica. */
+  /**
+   * To one owner's subscribed connections (owner = pseudonym), on every replica; nothing is sent
+   * while that owner has no live connection anywhere (most grants and releases).
+   */
   publishToOwner(topic: string, owner: string, event: string, data: unknown): Promise<void> {
     this.check(topic, event, 'owner');
+    if (!this.pubsub.watched(owner)) return Promise.resolve();
     return this.pubsub.publish({ topic, event, data, owner });
+  }
+
+  /** Whether a message for `owner` would reach anyone (check before building an expensive one). */
+  watched(owner: string): boolean {
+    return this.pubsub.watched(owner);
+  }
+
+  /** A connection of this replica subscribed to an owner-scoped topic; resolves once every replica knows. */
+  watch(owner: string): Promise<void> {
+    return this.pubsub.watch(owner);
+  }
+
+  /** The end of one `watch`. */
+  unwatch(owner: string): void {
+    this.pubsub.unwatch(owner);
   }
 
   /** To this replica's subscribers only (periodic refreshes that every replica makes for itself). */

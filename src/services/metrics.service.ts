@@ -94,21 +94,21 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     this.storeErrors = m.counter('broker_store_operation_errors_total', 'State-store operations from this replica that failed.', ['operation']);
 
     this.wsConnections = m.gauge('broker_websocket_connections', 'Open WebSocket connections of live pages on this replica (sum over replicas).', []);
-    this.storeUp = m.gauge('broker_store_up', '1 if this replica reached the state store at the last scrape, else 0.', []);
+    this.storeUp = m.gauge('broker_store_up', '1 if this replica reached the state store at the last scrape, else 0.', [], 'min');
     this.scrapeErrors = m.counter('broker_scrape_store_errors_total', 'Scrapes whose shared-state gauges could not be read from the store.', []);
-    this.poolCapacity = m.gauge('broker_pool_capacity_sessions', 'Sessions the pool can hold now: members in service, capped by the licence limit (shared state; aggregate with max).', ['pool', 'kind']);
-    this.poolConfiguredCapacity = m.gauge('broker_pool_configured_capacity_sessions', 'Sessions the pool could hold with every member in service, capped by the licence limit (shared state; aggregate with max).', ['pool', 'kind']);
-    this.poolActive = m.gauge('broker_pool_active_sessions', 'Sessions held in the pool, on all members (shared state; aggregate with max).', ['pool']);
-    this.poolFree = m.gauge('broker_pool_free_sessions', 'Slots a new grant could take now (shared state; aggregate with max).', ['pool']);
-    this.poolUtilisation = m.gauge('broker_pool_utilisation_ratio', 'Active sessions / capacity; 1 when no member is in service (shared state; aggregate with max).', ['pool']);
-    this.poolWaiting = m.gauge('broker_pool_waiting_sessions', 'Employees waiting in the waiting room for a slot (shared state; aggregate with max).', ['pool']);
-    this.poolOffered = m.gauge('broker_pool_offered_sessions', 'Slots offered to the head of the line and not yet claimed; they count as active (shared state; aggregate with max).', ['pool']);
-    this.memberCapacity = m.gauge('broker_member_capacity_sessions', 'Maximum sessions of a member (shared state; aggregate with max).', ['pool', 'member']);
-    this.memberActive = m.gauge('broker_member_active_sessions', 'Sessions held on a member (shared state; aggregate with max).', ['pool', 'member']);
-    this.memberState = m.gauge('broker_member_state', '1 for the current state of a member (active, drain, out-of-service), else 0 (shared state; aggregate with max).', ['pool', 'member', 'state']);
-    this.agencyActive = m.gauge('broker_agency_active_sessions', 'Sessions an agency holds in a pool (shared state; aggregate with max).', ['pool', 'agency']);
-    this.agencyGuaranteed = m.gauge('broker_agency_guaranteed_sessions', "An agency's guaranteed share of a pool (shared state; aggregate with max).", ['pool', 'agency']);
-    this.agencyMaximum = m.gauge('broker_agency_maximum_sessions', "An agency's maximum in a pool (shared state; aggregate with max).", ['pool', 'agency']);
+    this.poolCapacity = m.gauge('broker_pool_capacity_sessions', 'Sessions the pool can hold now: members in service, capped by the licence limit (shared state; aggregate with max).', ['pool', 'kind'], 'max');
+    this.poolConfiguredCapacity = m.gauge('broker_pool_configured_capacity_sessions', 'Sessions the pool could hold with every member in service, capped by the licence limit (shared state; aggregate with max).', ['pool', 'kind'], 'max');
+    this.poolActive = m.gauge('broker_pool_active_sessions', 'Sessions held in the pool, on all members (shared state; aggregate with max).', ['pool'], 'max');
+    this.poolFree = m.gauge('broker_pool_free_sessions', 'Slots a new grant could take now (shared state; aggregate with max).', ['pool'], 'max');
+    this.poolUtilisation = m.gauge('broker_pool_utilisation_ratio', 'Active sessions / capacity; 1 when no member is in service (shared state; aggregate with max).', ['pool'], 'max');
+    this.poolWaiting = m.gauge('broker_pool_waiting_sessions', 'Employees waiting in the waiting room for a slot (shared state; aggregate with max).', ['pool'], 'max');
+    this.poolOffered = m.gauge('broker_pool_offered_sessions', 'Slots offered to the head of the line and not yet claimed; they count as active (shared state; aggregate with max).', ['pool'], 'max');
+    this.memberCapacity = m.gauge('broker_member_capacity_sessions', 'Maximum sessions of a member (shared state; aggregate with max).', ['pool', 'member'], 'max');
+    this.memberActive = m.gauge('broker_member_active_sessions', 'Sessions held on a member (shared state; aggregate with max).', ['pool', 'member'], 'max');
+    this.memberState = m.gauge('broker_member_state', '1 for the current state of a member (active, drain, out-of-service), else 0 (shared state; aggregate with max).', ['pool', 'member', 'state'], 'max');
+    this.agencyActive = m.gauge('broker_agency_active_sessions', 'Sessions an agency holds in a pool (shared state; aggregate with max).', ['pool', 'agency'], 'max');
+    this.agencyGuaranteed = m.gauge('broker_agency_guaranteed_sessions', "An agency's guaranteed share of a pool (shared state; aggregate with max).", ['pool', 'agency'], 'max');
+    this.agencyMaximum = m.gauge('broker_agency_maximum_sessions', "An agency's maximum in a pool (shared state; aggregate with max).", ['pool', 'agency'], 'max');
 
     this.initialiseCounters();
   }

@@ -172,11 +172,17 @@ describe('AuthService', () => {
       expect(verifications).toHaveBeenCalledTimes(1);
     });
 
-    it('does not keep a token without an expiry', async () => {
+    it('refuses a token without an expiry, every time', async () => {
       const token = await new SignJWT({ agency: 'alpha' }).setProtectedHeader({ alg: 'HS256' }).setSubject('emp-1').setIssuer('idp').setAudience('broker').sign(key);
-      await auth.verify(token);
-      await auth.verify(token);
-      expect(verifications).toHaveBeenCalledTimes(2);
+      expect(await codeOf(auth.verify(token))).toBe('token-invalid');
+      expect(await codeOf(auth.verify(token))).toBe('token-invalid');
+    });
+
+    it('refuses a token that lives longer than auth.maxTokenLifetimeSeconds (default one day)', async () => {
+      const long = await new SignJWT({ agency: 'alpha' }).setProtectedHeader({ alg: 'HS256' }).setSubject('emp-1').setIssuer('idp').setAudience('broker').setIssuedAt().setExpirationTime('25h').sign(key);
+      expect(await codeOf(auth.verify(long))).toBe('token-invalid');
+      const day = await new SignJWT({ agency: 'alpha' }).setProtectedHeader({ alg: 'HS256' }).setSubject('emp-1').setIssuer('idp').setAudience('broker').setIssuedAt().setExpirationTime('24h').sign(key);
+      expect(await codeOf(auth.verify(day))).toBe('accepted');
     });
   });
 });

@@ -54,9 +54,9 @@ const cases: Case[] = [
   { name: 'an unknown pool read', status: 404, code: 'unknown-pool', req: async (_t, c) => ({ method: 'GET', url: '/v1/pools/nope', headers: json(c.employee) }) },
   { name: 'a malformed pool id', status: 400, code: 'validation-failed', req: async (_t, c) => ({ method: 'GET', url: '/v1/pools/NOT_AN_ID', headers: json(c.employee) }) },
   { name: 'an employee sending a bulk renewal', status: 403, code: 'forbidden', req: async (_t, c) => ({ method: 'POST', url: '/v1/pools/vpn-a/members/gw-1/renewals', headers: json(c.employee), payload: { active: [] } }) },
-  { name: 'a bulk renewal with a bad id', status: 400, code: 'validation-failed', req: async (t) => ({ method: 'POST', url: '/v1/pools/vpn-a/members/gw-1/renewals', headers: json(await t.token({ sub: 'agent', roles: ['gateway-agent'] })), payload: { active: ['../../etc'] } }) },
-  { name: 'a bulk renewal for an unknown member', status: 404, code: 'unknown-member', req: async (t) => ({ method: 'POST', url: '/v1/pools/vpn-a/members/gw-9/renewals', headers: json(await t.token({ sub: 'agent', roles: ['gateway-agent'] })), payload: { active: [] } }) },
-  { name: 'a gateway agent asking for a session', status: 403, code: 'forbidden', req: async (t) => ({ method: 'POST', url: '/v1/grants', headers: json(await t.token({ sub: 'agent', roles: ['gateway-agent'] })), payload: { pool: 'vpn-a' } }) },
+  { name: 'a bulk renewal with a bad id', status: 400, code: 'validation-failed', req: async (t) => ({ method: 'POST', url: '/v1/pools/vpn-a/members/gw-1/renewals', headers: json(await t.token({ sub: 'agent', roles: ['gateway-agent'], members: ['vpn-a/gw-1'] })), payload: { active: ['../../etc'] } }) },
+  { name: 'a bulk renewal for an unknown member', status: 404, code: 'unknown-member', req: async (t) => ({ method: 'POST', url: '/v1/pools/vpn-a/members/gw-9/renewals', headers: json(await t.token({ sub: 'agent', roles: ['gateway-agent'], members: ['vpn-a/gw-9'] })), payload: { active: [] } }) },
+  { name: 'a gateway agent asking for a session', status: 403, code: 'forbidden', req: async (t) => ({ method: 'POST', url: '/v1/grants', headers: json(await t.token({ sub: 'agent', roles: ['gateway-agent'], members: ['vpn-a/gw-1'] })), payload: { pool: 'vpn-a' } }) },
   { name: 'an unknown route', status: 404, code: 'route-not-found', req: async (_t, c) => ({ method: 'GET', url: '/v1/nothing-here', headers: json(c.employee) }) },
 ];
 

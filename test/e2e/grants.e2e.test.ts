@@ -26,7 +26,7 @@ describe.each(stores)('grant lifecycle through the API (%s)', (_name, redis) => 
     expect(g).toMatchObject({ pool: 'vpn-a', agency: 'alpha', clientId: 'default', status: 'active' });
     expect(['gw-1', 'gw-2']).toContain(g.member);
     expect(g.memberHost).toBe(`${g.member}.test`);
-    expect(g.id).toMatch(/^vpn-a\.[A-Za-z0-9_-]{16}$/);
+    expect(g.id).toMatch(/^vpn-a\.[A-Za-z0-9_-]{12}$/);
     expect(Date.parse(g.expiresAt) - Date.parse(g.createdAt)).toBe(60_000);
     expect(created.headers.location).toBe(`/v1/grants/${g.id}`);
     expect(JSON.stringify(g)).not.toContain('e-1001');

@@ -220,7 +220,7 @@ describe.each([
       ['a state change in an unknown pool', 404, 'unknown-pool', async () => ({ method: 'PUT', url: '/v1/pools/nope/members/gw-1/state', headers: json(op), payload: { state: 'drain' } })],
       ['a malformed member id', 400, 'validation-failed', async () => ({ method: 'PUT', url: '/v1/pools/vpn-a/members/GW_1/state', headers: json(op), payload: { state: 'drain' } })],
       ['an employee draining a member', 403, 'forbidden', async () => ({ method: 'PUT', url: '/v1/pools/vpn-a/members/gw-1/state', headers: json(await employee('e-bad')), payload: { state: 'drain' } })],
-      ['a gateway agent draining a member', 403, 'forbidden', async () => ({ method: 'PUT', url: '/v1/pools/vpn-a/members/gw-1/state', headers: json(await t.token({ sub: 'agent', roles: ['gateway-agent'] })), payload: { state: 'drain' } })],
+      ['a gateway agent draining a member', 403, 'forbidden', async () => ({ method: 'PUT', url: '/v1/pools/vpn-a/members/gw-1/state', headers: json(await t.token({ sub: 'agent', roles: ['gateway-agent'], members: ['vpn-a/gw-1'] })), payload: { state: 'drain' } })],
       ['no token', 401, 'token-missing', async () => ({ method: 'PUT', url: '/v1/pools/vpn-a/members/gw-1/state', headers: { 'content-type': 'application/json' }, payload: { state: 'drain' } })],
       ['a member read of an unknown member', 404, 'unknown-member', async () => ({ method: 'GET', url: '/v1/pools/vpn-a/members/gw-9', headers: json(op) })],
       ['a member read by an employee', 403, 'forbidden', async () => ({ method: 'GET', url: '/v1/pools/vpn-a/members/gw-1', headers: json(await employee('e-bad')) })],

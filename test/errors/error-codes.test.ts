@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorCatalogue } from '../../src/errors/error-codes';
+import { BrokerError, errorCatalogue } from '../../src/errors/error-codes';
 
 const root = join(__dirname, '..', '..');
 
@@ -32,5 +32,15 @@ describe('error codes', () => {
       expect([code, status >= 400 && status < 600]).toEqual([code, true]);
       expect(title.length).toBeGreaterThan(5);
     }
+  });
+});
+
+describe('BrokerError', () => {
+  it('is an answer, not a fault: built without stack frames, leaving the stack limit as it was', () => {
+    const before = Error.stackTraceLimit;
+    const e = new BrokerError('pool-full', 'full');
+    expect(e.stack).toBe('BrokerError: full');
+    expect(Error.stackTraceLimit).toBe(before);
+    expect(new Error('x').stack).toContain('\n    at ');
   });
 });

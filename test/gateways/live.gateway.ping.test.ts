@@ -98,7 +98,7 @@ describe('LiveUpdatesService.pinged', () => {
     live.defineTopic({ name: 'b', scope: 'owner', onPing: () => Promise.reject(new Error('store down')) });
     live.defineTopic({ name: 'c', scope: 'broadcast' });
     live.defineTopic({ name: 'd', scope: 'owner', onPing: async () => void ran.push('d') });
-    const who: Principal = { owner: 'pseudo', agency: 'alpha', roles: new Set(['employee']), members: null };
+    const who: Principal = { owner: 'pseudo', agency: 'alpha', roles: new Set(['employee']), members: new Set() };
     await expect(live.pinged(who, ['b', 'c', 'a', 'nope', 'd'])).resolves.toBeUndefined();
     expect(ran).toEqual(['a', 'd']);
   });

@@ -181,7 +181,8 @@ describe('the broker Deployment', () => {
   it('sets only environment variables the broker reads', () => {
     const chartEnv = new Set(templates.flatMap((t) => [...read(t).matchAll(/- name: ([A-Z][A-Z0-9_]+)\n/g)].map((m) => m[1]!)));
     const known = ['HOST', 'PORT', 'BROKER_CONFIG', 'BROKER_STATE_DIR', 'LOG_LEVEL', 'BROKER_JWT_SECRET', 'BROKER_PSEUDONYM_KEY',
-      'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'REDIS_CLUSTER_NODES', 'REDIS_PASSWORD', 'REDIS_KEY_PREFIX'];
+      'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'REDIS_CLUSTER_NODES', 'REDIS_PASSWORD', 'REDIS_KEY_PREFIX',
+      'REDIS_ACK_REPLICAS', 'REDIS_ACK_TIMEOUT_MS'];
     expect([...chartEnv].filter((e) => !known.includes(e))).toEqual([]);
     const loader = readFileSync(join(chartDir, '..', '..', 'src', 'config', 'config.loader.ts'), 'utf8');
     expect([...chartEnv].filter((e) => !loader.includes(e))).toEqual([]);

@@ -20,8 +20,11 @@ const k6Modules = /^k6(\/(http|metrics|data|execution|encoding|crypto|timers|ws|
 
 type Node = { type: string; source?: { value: string }; [k: string]: unknown };
 
+/** k6 ≥ 0.53 runs the scripts as they are (no Babel): ES2020 syntax, object spread included. */
+const K6_ECMA_VERSION = 2020;
+
 function importsOf(file: string): string[] {
-  const ast = parse(readFileSync(file, 'utf8'), { ecmaVersion: 2022, sourceType: 'module' }) as unknown as { body: Node[] };
+  const ast = parse(readFileSync(file, 'utf8'), { ecmaVersion: K6_ECMA_VERSION, sourceType: 'module' }) as unknown as { body: Node[] };
   return ast.body
     .filter((n) => n.type === 'ImportDeclaration' || ((n.type === 'ExportNamedDeclaration' || n.type === 'ExportAllDeclaration') && n.source))
     .map((n) => n.source!.value);
@@ -71,7 +74,7 @@ describe('k6 scripts', () => {
 
     it('uses no Node API, nor a global k6 lacks', () => {
       for (const f of closure(file)) {
-        const found = namesUsed(parse(readFileSync(f, 'utf8'), { ecmaVersion: 2022, sourceType: 'module' }));
+        const found = namesUsed(parse(readFileSync(f, 'utf8'), { ecmaVersion: K6_ECMA_VERSION, sourceType: 'module' }));
         expect([relative(root, f), ['require', 'process', 'Buffer', 'setTimeout', 'setInterval', 'await'].filter((n) => found.has(n))]).toEqual([relative(root, f), []]);
       }
     });
@@ -162,6 +165,16 @@ describe('k6 scripts in a stand-in for the init context', () => {
     expect(() => loadScript('gateway-failure.js', { TARGET: '10', MEMBER: 'gw-99' })).toThrow('MEMBER gw-99 is not a member');
     expect(() => loadScript('soak.js', { TARGET: '10', SOAK: '30h' })).toThrow('before the soak ends');
     expect(() => loadScript('peak-hold.js', { TARGET: '10', POOL: 'vdi-desktop' })).toThrow('prepared for pool vpn-statenet');
+  });
+
+  it('gives the keep-alive as many VUs as the renewals per second need, unless KEEPALIVE_VUS says otherwise', () => {
+    const vus = (script: string, env: Record<string, string>) =>
+      ((loadScript(script, env).exported.options as { scenarios: { keepalive: { vus: number } } }).scenarios.keepalive.vus);
+    // 600 sessions every 40 s = 15 renewals/s; answers up to the p95 threshold of 100 ms, twice over: 3 VUs.
+    expect(vus('logon-storm.js', { TARGET: '600', STORM_DURATION: '2m' })).toBe(3);
+    expect(vus('logon-storm.js', { TARGET: '600', STORM_DURATION: '2m', RENEW_INTERVAL: '10s' })).toBe(12);
+    expect(vus('peak-hold.js', { TARGET: '600', HOLD: '2m', P95_MS: '400' })).toBe(12);
+    expect(vus('logon-storm.js', { TARGET: '600', STORM_DURATION: '2m', KEEPALIVE_VUS: '7' })).toBe(7);
   });
 
   it('plays the morning curve in the storm: at least TARGET logons', () => {

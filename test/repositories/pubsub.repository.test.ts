@@ -85,4 +85,74 @@ describe('PubSubRepository', () => {
       await dead.onApplicationShutdown();
     });
   });
+
+  describe('owners watched (a message for an owner goes out only while someone listens)', () => {
+    const prefix = `test:${randomUUID()}:`;
+    const started: PubSubRepository[] = [];
+    async function replica(): Promise<PubSubRepository> {
+      const r = repo(REDIS_URL, prefix);
+      started.push(r);
+      await r.start();
+      return r;
+    }
+    /** Waits until `r` has heard everything published on the channel before now: a marker of its own comes back. */
+    async function settled(r: PubSubRepository): Promise<void> {
+      const back = next(r);
+      await r.publish({ topic: 'marker', event: 'm', data: {} });
+      await back;
+    }
+    afterAll(() => Promise.all(started.map((r) => r.onApplicationShutdown())));
+
+    it('in process: watched while a local connection listens, and only then', async () => {
+      const r = repo(null, 'unused:');
+      expect(r.watched('p-1')).toBe(false);
+      await r.watch('p-1');
+      await r.watch('p-1');
+      r.unwatch('p-1');
+      expect(r.watched('p-1')).toBe(true);
+      r.unwatch('p-1');
+      expect(r.watched('p-1')).toBe(false);
+      await r.onApplicationShutdown();
+    });
+
+    it('on Redis: another replica hears of a watch and of its end; a replica started later asks and learns', async () => {
+      const a = await replica();
+      const b = await replica();
+      expect(b.watched('p-2')).toBe(false);
+      await a.watch('p-2');
+      // A's announcement was published before A's marker: by the time B sees the marker of A ... B sees it via its own
+      // connection, so wait on B's side for a message published after the announcement.
+      const afterA = next(b);
+      await a.publish({ topic: 'marker', event: 'm', data: {} });
+      await afterA;
+      expect(b.watched('p-2')).toBe(true);
+      expect(b.watched('p-other')).toBe(false);
+
+      const c = await replica(); // says hello; A answers with what it watches
+      const deadline = Date.now() + 2000;
+      while (!c.watched('p-2') && Date.now() < deadline) await settled(c);
+      expect(c.watched('p-2')).toBe(true);
+
+      a.unwatch('p-2');
+      const afterGone = next(b);
+      await a.publish({ topic: 'marker', event: 'm', data: {} });
+      await afterGone;
+      expect(b.watched('p-2')).toBe(false);
+    });
+
+    it('a replica that shuts down takes its watches with it', async () => {
+      const a = await replica();
+      const b = await replica();
+      await a.watch('p-3');
+      const heard = next(b);
+      await a.publish({ topic: 'marker', event: 'm', data: {} });
+      await heard;
+      expect(b.watched('p-3')).toBe(true);
+      await a.onApplicationShutdown();
+      started.splice(started.indexOf(a), 1);
+      const deadline = Date.now() + 2000;
+      while (b.watched('p-3') && Date.now() < deadline) await settled(b);
+      expect(b.watched('p-3')).toBe(false);
+    });
+  });
 });

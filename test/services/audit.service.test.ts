@@ -6,7 +6,7 @@ import { AUDIT_CSV_COLUMNS, AUDIT_PAGE, AuditService } from '../../src/services/
 import { harness, type Harness } from './operations-harness';
 
 const T0 = Date.UTC(2026, 10, 23, 8, 0, 0);
-const op: Principal = { owner: 'op-pseudonym', agency: 'interior', roles: new Set(['operator']), members: null };
+const op: Principal = { owner: 'op-pseudonym', agency: 'interior', roles: new Set(['operator']), members: new Set() };
 
 async function text(stream: Readable): Promise<string> {
   let s = '';

@@ -4,7 +4,7 @@ import { CircuitBreakerService } from '../../src/services/circuit-breaker.servic
 import { harness, operatorRecords, type Harness } from './operations-harness';
 
 const T0 = 1_700_000_000_000;
-const who = (owner: string, ...roles: Role[]): Principal => ({ owner, agency: 'alpha', roles: new Set(roles.length ? roles : ['employee']), members: null });
+const who = (owner: string, ...roles: Role[]): Principal => ({ owner, agency: 'alpha', roles: new Set(roles.length ? roles : ['employee']), members: new Set(roles.includes('gateway-agent') ? ['vpn-a/gw-1', 'vpn-a/gw-2'] : []) });
 
 describe.each(['memory', 'redis'] as const)('circuit breaker (%s store, injected clock)', (kind) => {
   let h: Harness;

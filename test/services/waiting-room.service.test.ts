@@ -24,7 +24,7 @@ class CapturingLive extends LiveUpdatesService {
   }
 }
 
-const employee = (owner: string): Principal => ({ owner, agency: 'alpha', roles: new Set(['employee']), members: null });
+const employee = (owner: string): Principal => ({ owner, agency: 'alpha', roles: new Set(['employee']), members: new Set() });
 
 describe.each(['memory', 'redis'] as const)('WaitingRoomService: check-in by ping (%s store)', (kind) => {
   const config = new ConfigRepository(testConfig({ file: 'waiting-checkin.yaml' }));

@@ -197,6 +197,14 @@ the auth values. toYaml sorts keys; the broker does not care about order.
 {{- end }}
 - name: REDIS_KEY_PREFIX
   value: {{ .Values.redis.keyPrefix | quote }}
+{{- with .Values.redis.durability }}
+{{- if ne .ackReplicas nil }}
+- name: REDIS_ACK_REPLICAS
+  value: {{ .ackReplicas | quote }}
+{{- end }}
+- name: REDIS_ACK_TIMEOUT_MS
+  value: {{ .ackTimeoutMs | quote }}
+{{- end }}
 {{- if and (not .Values.evaluationRedis.enabled) (or .Values.secrets.existingSecret .Values.secrets.redisPassword) }}
 - name: REDIS_PASSWORD
   valueFrom:

@@ -1,7 +1,15 @@
 import type { ExpiredLease, Grant, LeaveReason, QueueReason, RefusalCode, WaitingChange, WaitTicket } from '../../domain/grant';
+import { storeAnswers, type StoreAnswerName } from '../../domain/store-answers';
 import type { LeaseFailure } from '../lease-store';
 
-/** Reply codes of the Lua scripts (lua/includes/codes.lua; a test checks both agree). */
+const answerReplies = Object.fromEntries(Object.entries(storeAnswers).map(([name, a]) => [name, a.reply])) as {
+  readonly [K in StoreAnswerName]: (typeof storeAnswers)[K]['reply'];
+};
+
+/**
+ * Reply codes of the Lua scripts (lua/includes/codes.lua; a test checks both agree): the outcomes
+ * below, and every refusal and failure from the table in src/domain/store-answers.ts.
+ */
 export const ScriptCode = {
   OK: 0,
   CREATED: 1,
@@ -9,21 +17,7 @@ export const ScriptCode = {
   REPLAYED: 3,
   QUEUED: 4,
   ENDED: 5,
-  UNKNOWN_POOL: -1,
-  UNKNOWN_MEMBER: -2,
-  GRANT_NOT_FOUND: -3,
-  LEASE_EXPIRED: -4,
-  TICKET_NOT_FOUND: -5,
-  OFFER_NOT_READY: -6,
-  OFFER_EXPIRED: -7,
-  NOT_ENTITLED: -10,
-  EMPLOYEE_AT_LIMIT: -11,
-  AGENCY_AT_MAXIMUM: -12,
-  POOL_UNAVAILABLE: -13,
-  POOL_FULL: -14,
-  CAPACITY_RESERVED: -15,
-  HEADROOM_RESERVED: -16,
-  WAITING_ROOM_FULL: -17,
+  ...answerReplies,
   STALE_REVISION: -20,
 } as const;
 
@@ -43,23 +37,9 @@ const outcomes = new Map<number, ScriptOutcome>([
   [ScriptCode.RECONNECTED, { kind: 'granted', outcome: 'reconnected' }],
   [ScriptCode.REPLAYED, { kind: 'granted', outcome: 'replayed' }],
   [ScriptCode.ENDED, { kind: 'granted', outcome: 'ended' }],
-  [ScriptCode.UNKNOWN_POOL, { kind: 'failure', failure: 'unknown-pool' }],
-  [ScriptCode.UNKNOWN_MEMBER, { kind: 'failure', failure: 'unknown-member' }],
-  [ScriptCode.GRANT_NOT_FOUND, { kind: 'failure', failure: 'grant-not-found' }],
-  [ScriptCode.LEASE_EXPIRED, { kind: 'failure', failure: 'lease-expired' }],
-  [ScriptCode.TICKET_NOT_FOUND, { kind: 'failure', failure: 'ticket-not-found' }],
-  [ScriptCode.OFFER_NOT_READY, { kind: 'failure', failure: 'offer-not-ready' }],
-  [ScriptCode.OFFER_EXPIRED, { kind: 'failure', failure: 'offer-expired' }],
   [ScriptCode.QUEUED, { kind: 'queued' }],
-  [ScriptCode.NOT_ENTITLED, { kind: 'refusal', code: 'not-entitled' }],
-  [ScriptCode.EMPLOYEE_AT_LIMIT, { kind: 'refusal', code: 'employee-at-limit' }],
-  [ScriptCode.AGENCY_AT_MAXIMUM, { kind: 'refusal', code: 'agency-at-maximum' }],
-  [ScriptCode.POOL_UNAVAILABLE, { kind: 'refusal', code: 'pool-unavailable' }],
-  [ScriptCode.POOL_FULL, { kind: 'refusal', code: 'pool-full' }],
-  [ScriptCode.CAPACITY_RESERVED, { kind: 'refusal', code: 'capacity-reserved' }],
-  [ScriptCode.HEADROOM_RESERVED, { kind: 'refusal', code: 'headroom-reserved' }],
-  [ScriptCode.WAITING_ROOM_FULL, { kind: 'refusal', code: 'waiting-room-full' }],
   [ScriptCode.STALE_REVISION, { kind: 'stale' }],
+  ...Object.values(storeAnswers).map((a): [number, ScriptOutcome] => [a.reply, a.kind === 'failure' ? { kind: 'failure', failure: a.code } : { kind: 'refusal', code: a.code }]),
 ]);
 
 /** The one mapping from a script's reply code to what the store answers. */

@@ -1,12 +1,12 @@
 /**
  * Redis memory per active grant, measured once (not a test: it takes a while).
  *
- *   npx tsx test/repositories/redis/memory-footprint.ts [grants=60000] [idempotent-share=0]
+ *   npx tsx test/repositories/redis/memory-footprint.ts [grants=60000] [idempotent-share=0] [port=6382] [id-chars=12]
  *
- * Starts its own redis-server on 127.0.0.1:6382, syncs the sample pool
- * vpn-statenet (config/broker.yaml: 12 gateways x 5,000), fills it through
+ * Starts its own redis-server on 127.0.0.1:<port>, syncs the sample pool
+ * vpn-statenet (bench/broker.bench.yaml: the sample's 12 gateways x 5,000, without its admission pacing), fills it through
  * RedisLeaseStore.grant with ids, owners and clients shaped as the service makes
- * them (grant id `<pool>.<16 base64url>`, owner 22 base64url, clientId "default"),
+ * them (grant id `<pool>.<12 base64url>`, or 16 as before the ids were shortened, owner 22 base64url, clientId "default"),
  * agencies within their shares, and reports INFO used_memory and MEMORY USAGE of
  * each structure before and after.
  */
@@ -19,7 +19,6 @@ import { poolKeys } from '../../../src/repositories/redis/keys';
 import { RedisLeaseStore } from '../../../src/repositories/redis/redis-lease.store';
 import { startRedisServer } from './redis-test-utils';
 
-const PORT = 6382;
 const POOL = 'vpn-statenet';
 
 async function usedMemory(redis: Redis): Promise<number> {
@@ -30,8 +29,10 @@ async function usedMemory(redis: Redis): Promise<number> {
 async function main(): Promise<void> {
   const grants = Number(process.argv[2] ?? 60_000);
   const idempotentShare = Number(process.argv[3] ?? 0);
+  const PORT = Number(process.argv[4] ?? 6382);
+  const idBytes = (Number(process.argv[5] ?? 12) * 3) / 4;
   const root = resolve(__dirname, '../../..');
-  const config = loadAppConfig({ BROKER_CONFIG: 'config/broker.yaml', BROKER_STATE_DIR: resolve(root, '.broker') }, root);
+  const config = loadAppConfig({ BROKER_CONFIG: 'bench/broker.bench.yaml', BROKER_STATE_DIR: resolve(root, '.broker') }, root);
   const spec = { ...poolSpecsFromConfig(config.broker).find((p) => p.id === POOL)!, leaseTtlMs: 3_600_000 };
 
   // Agencies in shuffled order, each at least its guarantee and within its maximum.
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
             owner: randomBytes(17).toString('base64url').slice(0, 22),
             agency,
             clientId: 'default',
-            newGrantId: `${POOL}.${randomBytes(12).toString('base64url')}`,
+            newGrantId: `${POOL}.${randomBytes(idBytes).toString('base64url')}`,
             ...(i < grants * idempotentShare ? { idempotencyKey: randomBytes(16).toString('hex') } : {}),
           });
           if (!r.ok || r.value.outcome !== 'created') throw new Error(`grant ${i}: ${JSON.stringify(r)}`);

@@ -171,10 +171,23 @@ describe('RedisLeaseStore on Redis', () => {
     await expect(store.ping()).rejects.toThrow();
   });
 
+  it('keeps beside the JSON definition a packed copy of what the scripts read, nothing else', async () => {
+    const store = open();
+    const spec = poolSpec({ name: 'VPN', licenceLimit: 15, members: [{ id: 'm1', host: 'gw-1.example', maxSessions: 10, state: 'drain', stateReason: 'patch', stateBy: 'operator', stateSince: 1 }, member('m2', 10)] });
+    await store.syncPools([spec]);
+    const keys = poolKeys(prefix, 'p');
+    const unpacked = JSON.parse(String(await admin.eval("return cjson.encode(cmsgpack.unpack(redis.call('HGET', KEYS[1], 'packed')))", 1, keys.layers)));
+    const { name: _name, kind: _kind, ...rest } = spec;
+    expect(unpacked).toEqual({ ...rest, members: [{ id: 'm1', maxSessions: 10, state: 'drain' }, member('m2', 10)] });
+    await store.close();
+  });
+
   it('lets a script error reach the caller', async () => {
     const store = open();
     await store.syncPools([poolSpec()]);
     await admin.set(poolKeys(prefix, 'p').config, '{not json');
+    // Without the packed copy (a pool written by an older release) the script reads the JSON.
+    await admin.hdel(poolKeys(prefix, 'p').layers, 'packed');
     await expect(store.grant({ pool: 'p', owner: 'o1', agency: 'a', clientId: 'c', newGrantId: 'g1' })).rejects.toThrow(/json|Expected/i);
     await expect(store.syncPools([{ ...poolSpec(), id: 'q' }])).resolves.toBeUndefined();
   });

@@ -25,17 +25,20 @@ local id, owner = ARGV[2], ARGV[3]
 local pool = pool_of_base(base)
 local field = field_of_id(pool, id)
 
-local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL, false, {} } end
+if redis.call('EXISTS', key_config(base)) == 0 then return { UNKNOWN_POOL, false, {} } end
 local r = find_lease(base, field)
 if not r or (owner ~= '' and r.owner ~= owner) then return { GRANT_NOT_FOUND, false, {} } end
 drop_lease(base, field, r)
 local changes = {}
+-- The freed slot goes to the line; the definition is decoded only when someone waits.
+local function offer_freed()
+  if wait_field(base, 'n') > 0 then offer_step(base, pool, load_spec(base), now, changes) end
+end
 if r.expires <= now then
   audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id })
-  offer_step(base, pool, spec, now, changes)
+  offer_freed()
   return { LEASE_EXPIRED, false, changes }
 end
 audit(base, now, 'released', { own = r.owner, ag = r.agency, m = r.member, g = id, d = owner == '' and '{"via":"operator"}' or '{"via":"owner"}' })
-offer_step(base, pool, spec, now, changes)
+offer_freed()
 return { OK, grant_reply(id, r, r.expires), changes }

@@ -22,6 +22,7 @@
 --- @include "codes"
 --- @include "clock"
 --- @include "keys"
+--- @include "spec"
 --- @include "queue"
 --- @include "leases"
 
@@ -36,6 +37,7 @@ if ARGV[3] ~= '' then cjson.decode(ARGV[3]) redis.call('HSET', layers, 'spec', A
 if ARGV[4] ~= '' then cjson.decode(ARGV[4]) redis.call('HSET', layers, 'overrides', ARGV[4]) end
 local rev = redis.call('HINCRBY', layers, 'rev', 1)
 redis.call('SET', key_config(base), ARGV[5])
+redis.call('HSET', layers, 'packed', pack_spec(effective))
 -- Heartbeats read the maximum session duration from here rather than decode the definition.
 -- The start-time index follows it (includes/leases.lua): built from the grant records when a
 -- maximum appears, dropped when it goes, left alone while one stays (every lease since is in it).

@@ -1,0 +1,175 @@
+/**
+ * npm run bench:ab -- <base> [<other>] — broker CPU per request of two revisions, side by side.
+ *
+ * On a machine others share, CPU per request drifts with their load from one minute to the next, so
+ * two benchmark runs minutes apart do not compare. This builds both revisions (<other>: the working
+ * tree when absent), starts both brokers at once, and drives them in turns (A B B A A B …) with
+ * the same paced load: grant + release pairs at --rate pairs/s for --seconds each turn, on the
+ * embedded store and on Redis (its own redis-server, one key prefix each). Each turn's CPU comes
+ * from /proc; the figure is the median over the turns, and the ratio the median of each round's.
+ *
+ *   npm run bench:ab -- b44dff5                 # the commit before issue 12 against the working tree
+ *   npm run bench:ab -- b44dff5 HEAD --rounds 8 --rate 300 --seconds 4
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadAppConfig } from '../src/config/config.loader';
+import { prepareTokens, type TokensFile } from '../load-tests/lib/prepare-tokens';
+import { compileBroker } from './lib/build';
+import { OpRecorder, type LatencySummary } from './lib/load';
+import { PacedLoad } from './lib/paced';
+import { cpuSeconds, freePort, HTTP_PORTS, REDIS_PORTS, startNode, startRedis, stop, type Running } from './lib/processes';
+import { auth, grantBody, json, log, POOL } from './phases/context';
+
+const ROOT = resolve(__dirname, '..');
+const OUT = join(ROOT, 'bench-results', 'ab');
+const CONFIG = join(ROOT, 'bench', 'broker.bench.yaml');
+
+interface Turn {
+  cpuPerRequestUs: number;
+  requests: number;
+  grant: LatencySummary;
+}
+
+async function turn(base: string, pid: number, tokens: TokensFile, employees: number[], rate: number, seconds: number): Promise<Turn> {
+  const recorder = new OpRecorder();
+  const load = new PacedLoad(new URL(base), recorder, 64);
+  const free = employees.slice();
+  let sent = 0;
+  const cpu0 = cpuSeconds(pid)!;
+  await load.run(seconds, (now, start) => {
+    const due = Math.floor(((now - start) / 1000) * rate);
+    for (; sent < due && free.length > 0; sent++) {
+      const e = free.shift()!;
+      const token = tokens.employees[e]!.token;
+      load.send(
+        {
+          op: 'grant',
+          method: 'POST',
+          path: '/v1/grants',
+          headers: json(token),
+          body: grantBody,
+          done: (status, body) => {
+            if (status !== 201) {
+              free.push(e);
+              return false;
+            }
+            const id = (JSON.parse(body) as { id: string }).id;
+            load.send({ op: 'release', method: 'DELETE', path: `/v1/grants/${id}`, headers: auth(token), done: (s) => (free.push(e), s === 204) }, performance.now());
+            return true;
+          },
+        },
+        start + (sent / rate) * 1000,
+      );
+    }
+  });
+  const cpu1 = cpuSeconds(pid)!;
+  load.close();
+  const g = recorder.summary('grant');
+  const r = recorder.summary('release');
+  const requests = g.count + r.count;
+  if (g.errors + r.errors > 0) log(`  ${g.errors + r.errors} errors: ${recorder.statusText('grant')} / ${recorder.statusText('release')}`);
+  return { cpuPerRequestUs: ((cpu1 - cpu0) / requests) * 1e6, requests, grant: g };
+}
+
+const median = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    allowPositionals: true,
+    options: { rounds: { type: 'string', default: '6' }, rate: { type: 'string', default: '250' }, seconds: { type: 'string', default: '4' }, store: { type: 'string', default: 'both' }, 'log-level': { type: 'string', default: 'info' } },
+  });
+  if (positionals.length < 1) throw new Error('usage: npm run bench:ab -- <base> [<other>]');
+  const [a, b] = [positionals[0]!, positionals[1] ?? null];
+  const rounds = Number(values.rounds);
+  const rate = Number(values.rate);
+  const seconds = Number(values.seconds);
+  const stores = values.store === 'both' ? (['memory', 'redis'] as const) : [values.store as 'memory' | 'redis'];
+  mkdirSync(OUT, { recursive: true });
+  const loadBefore = os.loadavg().map((x) => x.toFixed(2));
+  log(`building ${a} and ${b ?? 'the working tree'}`);
+  compileBroker(ROOT, a, join(OUT, 'a'), join(OUT, 'a-src'));
+  compileBroker(ROOT, b, join(OUT, 'b'), join(OUT, 'b-src'));
+
+  const secrets = { jwt: randomBytes(32).toString('base64url'), pseudonym: randomBytes(32).toString('base64url') };
+  const config = loadAppConfig({ BROKER_CONFIG: CONFIG, BROKER_JWT_SECRET: secrets.jwt, BROKER_PSEUDONYM_KEY: secrets.pseudonym, BROKER_STATE_DIR: join(OUT, 'state') }, ROOT);
+  const pairsPerTurn = rate * seconds;
+  const tokens = await prepareTokens(config, { count: 2 * 600, pool: POOL, ttlSeconds: 3 * 3600 });
+  const ports = [await freePort(HTTP_PORTS)];
+  ports.push(await freePort(HTTP_PORTS, new Set(ports)));
+  const redisPort = await freePort(REDIS_PORTS);
+  const redis = await startRedis(redisPort);
+  const results: Record<string, unknown>[] = [];
+  try {
+    for (const store of stores) {
+      const brokers: Running[] = [];
+      const bases: string[] = [];
+      try {
+        for (const [k, dir] of ['a', 'b'].entries()) {
+          const port = ports[k]!;
+          const base = `http://127.0.0.1:${port}`;
+          const env: NodeJS.ProcessEnv = {
+            PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', BROKER_CONFIG: CONFIG,
+            LOG_LEVEL: values['log-level'], BROKER_JWT_SECRET: secrets.jwt, BROKER_PSEUDONYM_KEY: secrets.pseudonym, BROKER_STATE_DIR: join(OUT, 'state'),
+            ...(store === 'redis' ? { REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_KEY_PREFIX: `ab-${dir}:` } : {}),
+          };
+          brokers.push(await startNode(`broker ${dir} (${store})`, [join(OUT, dir, 'main.js')], env, `${base}/health/ready`));
+          bases.push(base);
+        }
+        // Each broker its own employees (600 each), so neither sees the other's grants on the shared Redis.
+        const employees = [Array.from({ length: 600 }, (_, e) => e), Array.from({ length: 600 }, (_, e) => 600 + e)];
+        // A warm-up turn each (JIT, connections), not counted.
+        for (const k of [0, 1]) await turn(bases[k]!, brokers[k]!.child.pid!, tokens, employees[k]!, rate, 2);
+        const turns: [Turn[], Turn[]] = [[], []];
+        for (let r = 0; r < rounds; r++) {
+          const order = r % 2 === 0 ? [0, 1] : [1, 0];
+          for (const k of order) turns[k]!.push(await turn(bases[k]!, brokers[k]!.child.pid!, tokens, employees[k]!, rate, seconds));
+          log(`${store} round ${r + 1}/${rounds}: A ${turns[0][r]!.cpuPerRequestUs.toFixed(0)} µs, B ${turns[1][r]!.cpuPerRequestUs.toFixed(0)} µs per request`);
+        }
+        const cpuA = median(turns[0].map((t) => t.cpuPerRequestUs));
+        const cpuB = median(turns[1].map((t) => t.cpuPerRequestUs));
+        const ratio = median(turns[0].map((t, r) => turns[1][r]!.cpuPerRequestUs / t.cpuPerRequestUs));
+        results.push({
+          store,
+          a: { cpuPerRequestUs: cpuA, grantP99: median(turns[0].map((t) => t.grant.p99)), grantP50: median(turns[0].map((t) => t.grant.p50)) },
+          b: { cpuPerRequestUs: cpuB, grantP99: median(turns[1].map((t) => t.grant.p99)), grantP50: median(turns[1].map((t) => t.grant.p50)) },
+          ratio,
+          turns: turns.map((ts) => ts.map((t) => Math.round(t.cpuPerRequestUs))),
+        });
+      } finally {
+        for (const br of brokers) await stop(br);
+      }
+    }
+  } finally {
+    redis.client.disconnect();
+    await stop(redis);
+  }
+  const report = {
+    at: new Date().toISOString(),
+    a,
+    b: b ?? 'working tree',
+    settings: { rounds, ratePairsPerSecond: rate, secondsPerTurn: seconds, logLevel: values['log-level'], pairsPerTurn },
+    machine: { cores: os.cpus().length, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg().map((x) => x.toFixed(2)) },
+    results,
+  };
+  writeFileSync(join(OUT, `ab-${Date.now()}.json`), JSON.stringify(report, null, 2) + '\n');
+  for (const r of results as { store: string; a: { cpuPerRequestUs: number; grantP50: number; grantP99: number }; b: { cpuPerRequestUs: number; grantP50: number; grantP99: number }; ratio: number }[]) {
+    process.stdout.write(
+      `${r.store.padEnd(7)} A ${a}: ${r.a.cpuPerRequestUs.toFixed(0)} µs/request (grant p50/p99 ${r.a.grantP50}/${r.a.grantP99} ms)   ` +
+        `B ${b ?? 'working tree'}: ${r.b.cpuPerRequestUs.toFixed(0)} µs/request (grant p50/p99 ${r.b.grantP50}/${r.b.grantP99} ms)   B/A ${r.ratio.toFixed(2)}\n`,
+    );
+  }
+  process.stdout.write(`load average before ${loadBefore.join(' ')}, after ${report.machine.loadAverageAfter.join(' ')}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench:ab: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,120 @@
+/** What every phase of the benchmark shares: the broker under test, the employees' tokens, what each holds. */
+import type { TokensFile } from '../../load-tests/lib/prepare-tokens';
+import type { OpRecorder } from '../lib/load';
+import { cpuSeconds } from '../lib/processes';
+import type { Settings } from '../lib/types';
+
+export const POOL = 'vpn-statenet';
+
+export interface PhaseContext {
+  store: 'redis' | 'memory';
+  s: Settings;
+  /** http://127.0.0.1:<port> of the broker. */
+  base: string;
+  tokens: TokensFile;
+  held: Held;
+  recorder: OpRecorder;
+  /** The broker's process id (CPU and memory from /proc). */
+  pid: number;
+}
+
+export const log = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
+export const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+export const json = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+export const grantBody = JSON.stringify({ pool: POOL, clientId: 'bench' });
+
+/** Share of one core between two CPU readings `seconds` apart. */
+export function share(before: number | null, after: number | null, seconds: number): number | null {
+  return before === null || after === null ? null : (after - before) / seconds;
+}
+
+/** CPU seconds of the broker from now until `stop()`, and per request. */
+export function cpuMeter(pid: number): { stop: (seconds: number, requests: number) => { share: number | null; perRequestUs: number | null } } {
+  const cpu0 = cpuSeconds(pid);
+  return {
+    stop: (seconds, requests) => {
+      const cpu1 = cpuSeconds(pid);
+      const used = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
+      return { share: used === null ? null : used / seconds, perRequestUs: used === null || requests === 0 ? null : (used / requests) * 1e6 };
+    },
+  };
+}
+
+export async function poolActive(base: string, operator: string): Promise<number> {
+  const res = await fetch(`${base}/v1/pools/${POOL}`, { headers: auth(operator) });
+  if (!res.ok) throw new Error(`GET /v1/pools/${POOL} answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { active: number }).active;
+}
+
+/** Which grant each synthetic employee holds now, and on which member. */
+export class Held {
+  readonly ids: (string | undefined)[];
+  readonly members: (string | undefined)[];
+  constructor(n: number) {
+    this.ids = new Array(n);
+    this.members = new Array(n);
+  }
+  set(e: number, body: string): boolean {
+    try {
+      const g = JSON.parse(body) as { id: string; member: string };
+      this.ids[e] = g.id;
+      this.members[e] = g.member;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  clear(e: number): void {
+    this.ids[e] = undefined;
+    this.members[e] = undefined;
+  }
+  byMember(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    this.ids.forEach((id, e) => {
+      if (!id) return;
+      const m = this.members[e]!;
+      let list = out.get(m);
+      if (!list) out.set(m, (list = []));
+      list.push(id);
+    });
+    return out;
+  }
+  count(): number {
+    return this.ids.reduce((n, id) => n + (id ? 1 : 0), 0);
+  }
+}
+
+/**
+ * Asks the broker what employee `e` holds and records it; if nothing, grants again. For the few
+ * employees whose request was in flight when autocannon stopped, so their answer was never seen.
+ */
+export async function reconcile(ctx: PhaseContext, e: number): Promise<void> {
+  const token = ctx.tokens.employees[e]!.token;
+  const mine = (await (await fetch(`${ctx.base}/v1/grants`, { headers: auth(token) })).json()) as { id: string; pool: string; member: string }[];
+  const live = mine.find((g) => g.pool === POOL);
+  if (live) {
+    ctx.held.set(e, JSON.stringify(live));
+    return;
+  }
+  const res = await fetch(`${ctx.base}/v1/grants`, { method: 'POST', headers: json(token), body: grantBody });
+  if (res.ok) ctx.held.set(e, await res.text());
+  else ctx.held.clear(e);
+}
+
+/** The gateway agents: one bulk renewal per member reporting every session it carries, as production gateways do. */
+export async function renewalRound(ctx: PhaseContext): Promise<{ startedAt: number; endedAt: number }> {
+  const startedAt = Date.now();
+  for (const [member, ids] of ctx.held.byMember()) {
+    const t0 = performance.now();
+    const res = await fetch(`${ctx.base}/v1/pools/${POOL}/members/${member}/renewals`, {
+      method: 'POST',
+      headers: json(ctx.tokens.gatewayAgents[member]!),
+      body: JSON.stringify({ active: ids, ended: [] }),
+    });
+    const body = (await res.json()) as { renewed?: number; expired?: number };
+    const ok = res.ok && body.renewed === ids.length && body.expired === 0;
+    ctx.recorder.record('bulk-renewal', performance.now() - t0, ok, res.status);
+    if (!ok) log(`bulk renewal of ${member}: ${res.status} ${JSON.stringify(body)} for ${ids.length} ids`);
+  }
+  return { startedAt, endedAt: Date.now() };
+}

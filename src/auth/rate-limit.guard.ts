@@ -1,0 +1,111 @@
+import { ExecutionContext, Injectable, Logger, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { InjectThrottlerOptions, InjectThrottlerStorage, normalizeIp, ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerModuleOptions, type ThrottlerRequest, type ThrottlerStorage } from '@nestjs/throttler';
+import { createHash } from 'node:crypto';
+import type { RateBudget } from '../config/broker-config.schema';
+import { BrokerError } from '../errors/error-codes';
+import { ConfigRepository } from '../repositories/config.repository';
+import { MetricsRepository, type CounterMetric } from '../repositories/metrics.repository';
+import { AuthService } from './auth.service';
+import { isPublicRoute, rolesNeeded, type AuthedRequest } from './auth.guard';
+import type { Principal } from './principal';
+
+const NO_RATE_LIMIT = 'broker:no-rate-limit';
+/** The route is never rate limited (the health probes: an orchestrator must always get an answer). */
+export const NoRateLimit = () => SetMetadata(NO_RATE_LIMIT, true);
+
+type LimitedRequest = AuthedRequest & { rateBudget?: RateBudget; rateTracker?: string };
+
+/**
+ * Which budget a request spends (docs/security.md, "Rate limits"): without a verified token,
+ * `unauthenticated` per client address; with one, per principal, `operator` on routes only operators
+ * may call, `reads` on GET/HEAD, `grants` on everything else.
+ */
+export function budgetOf(principal: Principal | null, method: string, roles: readonly string[] | undefined): RateBudget {
+  if (!principal) return 'unauthenticated';
+  if (roles?.length === 1 && roles[0] === 'operator') return 'operator';
+  return method === 'GET' || method === 'HEAD' ? 'reads' : 'grants';
+}
+
+/**
+ * @nestjs/throttler's guard with one named throttler per budget, of which each request spends exactly
+ * one (one storage round trip). Runs before AuthGuard, so requests with bad tokens are limited before
+ * they cost a verification each; it verifies the token itself to count per principal (AuthService
+ * keeps verified tokens, so AuthGuard's check after this one is a cache hit). AuthGuard still decides
+ * every request on its own: this guard only ever refuses.
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  private readonly log = new Logger('RateLimit');
+  private readonly limited: CounterMetric<'budget' | 'route'>;
+  private readonly storeErrors: CounterMetric<'budget'>;
+  private lastStoreWarning = 0;
+
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    private readonly auth: AuthService,
+    private readonly config: ConfigRepository,
+    metrics: MetricsRepository,
+  ) {
+    super(options, storage, reflector);
+    this.limited = metrics.counter('broker_rate_limited_total', 'Requests refused with 429 rate-limited, by budget and route pattern (never by caller).', ['budget', 'route']);
+    this.storeErrors = metrics.counter('broker_rate_limit_store_errors_total', 'Requests let through unlimited because the rate-limit storage (Redis) did not answer.', ['budget']);
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http' || !this.config.get().broker.rateLimits.enabled) return true;
+    if (this.reflector.getAllAndOverride<boolean>(NO_RATE_LIMIT, [context.getHandler(), context.getClass()])) return true;
+    const req = context.switchToHttp().getRequest<LimitedRequest>();
+    const principal = isPublicRoute(this.reflector, context) ? null : await this.auth.authenticate(req.headers.authorization).catch(() => null);
+    req.rateBudget = budgetOf(principal, req.method, rolesNeeded(this.reflector, context));
+    req.rateTracker = principal ? `principal:${principal.owner}` : `address:${normalizeIp(req.ip)}`;
+    return super.canActivate(context);
+  }
+
+  protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
+    try {
+      return await super.handleRequest(props);
+    } catch (e) {
+      if (e instanceof BrokerError) throw e;
+      // The storage (Redis) is away: the request goes on unlimited rather than fail; the store
+      // calls it makes will answer store-unavailable on their own.
+      this.storeErrors.inc({ budget: props.throttler.name ?? 'default' });
+      if (Date.now() - this.lastStoreWarning > 10_000) {
+        this.lastStoreWarning = Date.now();
+        this.log.warn(`rate-limit storage failed, requests go unlimited: ${(e as Error).message}`);
+      }
+      return true;
+    }
+  }
+
+  protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    const req = context.switchToHttp().getRequest<LimitedRequest>();
+    const budget = req.rateBudget ?? 'unauthenticated';
+    this.limited.inc({ budget, route: req.routeOptions?.url ?? 'unknown' });
+    throw new BrokerError('rate-limited', `over the ${budget} budget of ${detail.limit} requests per ${Math.round(detail.ttl / 1000)} s; retry after ${detail.timeToBlockExpire} s`, {
+      retryAfterSeconds: Math.max(1, detail.timeToBlockExpire),
+    });
+  }
+}
+
+/** The throttler options: one named throttler per budget, each applying only to the requests of its budget. */
+export function throttlerOptions(config: ConfigRepository, storage?: ThrottlerStorage): ThrottlerModuleOptions {
+  const { broker, redisKeyPrefix } = config.get();
+  const budgets = broker.rateLimits;
+  const names: RateBudget[] = ['unauthenticated', 'grants', 'reads', 'operator'];
+  return {
+    setHeaders: false,
+    ...(storage ? { storage } : {}),
+    // Addresses and pseudonyms are hashed: neither lands in Redis as it came.
+    getTracker: (req) => (req as LimitedRequest).rateTracker ?? 'unknown',
+    generateKey: (_ctx, tracker, name) => `${redisKeyPrefix}rl:${name}:${createHash('sha256').update(tracker).digest('base64url').slice(0, 22)}`,
+    throttlers: names.map((name) => ({
+      name,
+      limit: budgets[name].limit,
+      ttl: budgets[name].windowSeconds * 1000,
+      skipIf: (ctx: ExecutionContext) => ctx.switchToHttp().getRequest<LimitedRequest>().rateBudget !== name,
+    })),
+  };
+}
