@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
 import type { AppConfig } from '../../src/config/config.loader';
 import { ConfigRepository } from '../../src/repositories/config.repository';
 import { PubSubRepository, type LiveEnvelope } from '../../src/repositories/pubsub.repository';
+import { startRedisServer, type RedisServer } from './redis/redis-test-utils';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -83,6 +85,69 @@ describe('PubSubRepository', () => {
       const dead = repo('redis://127.0.0.1:6409', prefix);
       await expect(dead.publish({ topic: 'capacity', event: 'pool', data: {} })).resolves.toBeUndefined();
       await dead.onApplicationShutdown();
+    });
+  });
+
+  describe('when the subscriber connection drops (own redis-server on 127.0.0.1:23379)', () => {
+    let server: RedisServer;
+    let admin: Redis;
+    const prefix = `test:${randomUUID()}:`;
+    const url = 'redis://127.0.0.1:23379';
+    /** The subscriber connection of a repository (private: the tests need its 'ready' event). */
+    const subOf = (r: PubSubRepository) => (r as unknown as { sub: Redis }).sub;
+    const dropSubscribers = () => admin.client('KILL', 'TYPE', 'pubsub');
+
+    beforeAll(async () => {
+      server = await startRedisServer(23379);
+      admin = new Redis(url);
+    });
+    afterAll(async () => {
+      admin.disconnect();
+      await server.stop();
+    });
+
+    it('subscribes again after the reconnect: messages keep arriving', async () => {
+      const a = repo(url, prefix);
+      const b = repo(url, prefix);
+      await Promise.all([a.start(), b.start()]);
+      const back = new Promise((r) => subOf(b).once('ready', r));
+      await dropSubscribers();
+      await back;
+      // The new SUBSCRIBE may still be on its way: publish until one message comes through.
+      let heard = false;
+      const off = b.onMessage(() => (heard = true));
+      while (!heard) {
+        await a.publish({ topic: 'capacity', event: 'pool', data: {} });
+        await new Promise((r) => setImmediate(r));
+      }
+      off();
+      await Promise.all([a.onApplicationShutdown(), b.onApplicationShutdown()]);
+    });
+
+    it('a shutdown right after a reconnect leaves no unhandled rejection (the health-suite flake "Connection is closed")', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (e: unknown) => unhandled.push(e);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const r = repo(url, prefix);
+        await r.start();
+        const sub = subOf(r);
+        const closed = new Promise((resolve) => sub.once('end', resolve));
+        // Shut down while the new connection's ready check (INFO) is on its way: its answer still
+        // arrives, and the subscription is then renewed on a connection that is closing.
+        const readyCheck = sub.info.bind(sub) as (...a: unknown[]) => unknown;
+        (sub as unknown as { info: (...a: unknown[]) => unknown }).info = (...a: unknown[]) => {
+          const sent = readyCheck(...a);
+          void r.onApplicationShutdown();
+          return sent;
+        };
+        await dropSubscribers();
+        await closed;
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
     });
   });
 });
