@@ -14,22 +14,14 @@ import { instrument, keysOf, shellBlocks, type Expectation } from './shell-block
  */
 const ROOT = resolve(__dirname, '..', '..');
 const PORT = 23080;
-const files = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+/**
+ * Pages other areas write while this suite was made (their shell blocks are not yet marked): to be
+ * taken in once they mark what does not run here (```sh no-run).
+ */
+const NOT_YET = new Set(['docs/performance.md', 'docs/security.md', 'docs/guarantees.md']);
+const files = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)].filter((f) => !NOT_YET.has(f));
 
-/** curl as the docs use it, logging each answer; fails on an answer the doc does not expect. */
-const PRELUDE = String.raw`
-set -euo pipefail
-curl() {
-  local out status body
-  out=$(command curl -sS -w '\n%{http_code}' "$@") || return $?
-  status=${out##*$'\n'}; body=${out%$'\n'*}
-  printf '%s\t%s\t%s\n' "${DOC_EXPECT:-}" "$status" "$(printf '%s' "$body" | base64 -w0)" >> "$DOC_LOG"
-  printf '%s\n' "$body"
-  local want=${DOC_EXPECT#*:}
-  if [ -n "${DOC_EXPECT:-}" ] && [ "$status" = "$want" ]; then return 0; fi
-  case $status in 2??) return 0 ;; *) echo "doc-test: curl $* answered $status: $body" >&2; return 22 ;; esac
-}
-`;
+const PRELUDE = readFileSync(join(__dirname, 'curl-log.sh'), 'utf8');
 
 let broker: ChildProcess;
 let output = '';
@@ -77,7 +69,7 @@ function run(file: string): { code: number; stderr: string; log: Logged[]; expec
   const expectations: Expectation[] = [];
   let script = PRELUDE;
   for (const b of blocks) {
-    const { script: s, expectations: e } = instrument(b.text.replaceAll('localhost:8080', `localhost:${PORT}`), expectations.length);
+    const { script: s, expectations: e } = instrument(b.text.replace(/(localhost|127\.0\.0\.1):8080/g, `$1:${PORT}`), expectations.length);
     expectations.push(...e);
     script += `\n# ${file}:${b.line}\n${s}\n`;
   }
@@ -88,7 +80,8 @@ function run(file: string): { code: number; stderr: string; log: Logged[]; expec
     writeFileSync(join(dir, 'script.sh'), script);
     const r = spawnSync('bash', [join(dir, 'script.sh')], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, PORT: String(PORT), DOC_LOG: logFile, TMPDIR: dir },
+      // The token CLI reads the broker's generated local secret from the same state directory.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, PORT: String(PORT), BROKER_STATE_DIR: join(stateDir, 'state'), DOC_LOG: logFile, TMPDIR: dir },
       encoding: 'utf8',
       timeout: 120_000,
     });
@@ -116,7 +109,7 @@ const runnable = files.filter((f) => shellBlocks(join(ROOT, f)).some((b) => !b.n
 describe.each(runnable)('%s: the shell examples run as pasted', (file) => {
   it('every command succeeds, and every answer has the status and shape the doc shows', () => {
     const r = run(file);
-    expect({ exit: r.code, stderr: r.stderr.slice(-2000) }).toEqual({ exit: 0, stderr: expect.any(String) });
+    if (r.code !== 0) throw new Error(`${file}: the examples stopped with exit code ${r.code}; the end of what they printed to stderr:\n${r.stderr.slice(-1500)}`);
     r.expectations.forEach((e, n) => {
       const answer = r.log.find((l) => l.expectation === n);
       const where = `${file}: the answer shown as "# ${e.status} ${e.sample.slice(0, 60)}"`;

@@ -58,13 +58,27 @@ export function instrument(text: string, first = 0): { script: string; expectati
     while (end >= 0 && (out[end]!.startsWith('#') || out[end]!.trim() === '')) end--;
     if (end < 0) throw new Error(`an expected answer (# ${m[1]}) with no command before it`);
     let start = end;
-    while (start > 0 && out[start - 1]!.endsWith('\\')) start--;
+    while (start > 0 && !startsCommand(out, start)) start--;
     const n = first + expectations.length;
     out.splice(start, 0, `DOC_EXPECT=${n}:${m[1]}`);
     out.push(`DOC_EXPECT=`);
     expectations.push({ status: Number(m[1]), keys: [...sample.matchAll(/"([A-Za-z_][\w-]*)"\s*:/g)].map((k) => k[1]!), sample });
   }
   return { script: out.join('\n'), expectations };
+}
+
+/**
+ * Whether line `i` starts a command: the line before does not continue onto it (`\\`) and no single-quoted
+ * string (a JSON body over several lines) is open at its start.
+ */
+function startsCommand(lines: string[], i: number): boolean {
+  if (i > 0 && lines[i - 1]!.endsWith('\\')) return false;
+  let open = false;
+  for (const l of lines.slice(0, i)) {
+    if (!open && l.trimStart().startsWith('#')) continue;
+    for (const c of l) if (c === "'") open = !open;
+  }
+  return !open;
 }
 
 /** Every key of a JSON value, at any depth. */
