@@ -111,9 +111,12 @@ export interface AppConfig {
 
 export const DEFAULT_CONFIG_FILE = 'config/broker.yaml';
 
-/** Reads the environment and the pools file once. Nothing else reads process.env. */
+/**
+ * Reads the environment and the pools file once. Nothing else reads process.env.
+ * A variable set but empty (`REDIS_URL=`, as Helm values and compose files often leave it) counts as unset.
+ */
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
-  const parsedEnv = envSchema.safeParse(env);
+  const parsedEnv = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsedEnv.success) throw new ConfigError('environment', zodProblems(parsedEnv.error));
   const e = parsedEnv.data;
   const configFile = resolve(cwd, e.BROKER_CONFIG ?? DEFAULT_CONFIG_FILE);

@@ -31,7 +31,10 @@ export function reconnectOnReadonly(e: Error): 2 | false {
 
 /** An ioredis client (or cluster client) for the configured target. Commands fail fast while Redis is away. */
 export function redisClient(target: RedisTarget, extra: RedisOptions = {}): Redis | Cluster {
-  const common: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5_000, reconnectOnError: reconnectOnReadonly, ...extra };
+  // disconnectTimeout: ioredis waits this long for a closing socket before destroying it, and arms that
+  // wait even for a socket that is already gone (a client closed while reconnecting), keeping the process
+  // alive for it; 2 s by default, far more than a close takes on a healthy connection.
+  const common: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5_000, disconnectTimeout: 200, reconnectOnError: reconnectOnReadonly, ...extra };
   const password = target.password ? { password: target.password } : {};
   switch (target.mode) {
     case 'standalone':

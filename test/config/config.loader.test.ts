@@ -85,6 +85,13 @@ describe('configuration', () => {
     expect(s.redis).toEqual({ mode: 'sentinel', sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], master: 'mymaster' });
   });
 
+  it('takes a variable set but empty as unset (REDIS_URL= runs on the embedded store)', () => {
+    const f = file('empty-env.yaml', valid);
+    const c = loadAppConfig({ BROKER_CONFIG: f, BROKER_STATE_DIR: dir, REDIS_URL: '', REDIS_KEY_PREFIX: '', PORT: '' }, ROOT);
+    expect(c.redis).toBeNull();
+    expect(c.port).toBe(loadAppConfig({ BROKER_CONFIG: f, BROKER_STATE_DIR: dir }, ROOT).port);
+  });
+
   it('stops start-up with file, path and reason (exit code 78)', () => {
     const f = file('startup.yaml', valid.replace('maxSessions: 10 }, {', 'maxSessions: -3 }, {'));
     const r = spawnSync(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
