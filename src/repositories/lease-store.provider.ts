@@ -6,6 +6,7 @@ import { ConfigRepository } from './config.repository';
 import { LEASE_STORE, type LeaseStore, type LeaseStoreOptions } from './lease-store';
 import { MemoryLeaseStore } from './memory/memory-lease.store';
 import { RedisLeaseStore } from './redis/redis-lease.store';
+import { SentinelReplicas } from './redis/sentinel-replicas';
 
 const logger = new Logger('LeaseStore');
 
@@ -77,7 +78,15 @@ export async function createLeaseStore(config: AppConfig): Promise<LeaseStore> {
   // load many admissions share a write instead of paying one syscall each (docs/performance.md).
   // Each script is still one atomic EVALSHA; only their transport is batched.
   const client = redisClient(config.redis, { enableAutoPipelining: true, commandTimeout: config.redisCommandTimeoutMs });
-  const store = new RedisLeaseStore(client as Redis, { ...storeOptions(config), keyPrefix: config.redisKeyPrefix, ack: config.redisAck });
+  // REDIS_ACK_REPLICAS=all on Sentinel: as many replicas as Sentinel knows for the master must have a write.
+  const target = config.redis;
+  const sentinelReplicas =
+    target.mode === 'sentinel' && config.redisAck.replicas === 'all'
+      ? new SentinelReplicas(target.sentinels, target.master, target.password, (e) => logger.warn(`asking a Sentinel for the replicas failed: ${e.message}`))
+      : null;
+  await sentinelReplicas?.start();
+  const ack = { ...config.redisAck, ...(sentinelReplicas ? { knownReplicas: () => sentinelReplicas.known } : {}) };
+  const store = new RedisLeaseStore(client as Redis, { ...storeOptions(config), keyPrefix: config.redisKeyPrefix, ack, onClose: () => sentinelReplicas?.stop() });
   const warnWrite = (e: Error) => logger.warn(`writing pool definitions failed, trying again: ${e.message}`);
   client.on('error', (e: Error) => logger.warn(`redis: ${e.message}`));
   // A reconnect may land on a new master or an emptied node: write the definitions again.
