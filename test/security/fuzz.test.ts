@@ -3,6 +3,7 @@ import type { InjectOptions } from 'light-my-request';
 import Redis from 'ioredis';
 import { SignJWT } from 'jose';
 import { errorCatalogue } from '../../src/errors/error-codes';
+import { CronRepository } from '../../src/repositories/cron.repository';
 import { startTestApp, TEST_REDIS_URL, type TestApp } from '../support/test-app';
 import { digestDiff, settledDigest, stateDigest } from './support/state-digest';
 
@@ -97,6 +98,9 @@ describe.each([
 
   beforeAll(async () => {
     t = await startTestApp({ redis, file: 'fuzz.yaml' });
+    // The timed jobs (schedule reconcile and session-end warnings each minute, audit trim) write on their
+    // own; stopped, so every change the digest sees was made by a request.
+    await t.app.get(CronRepository).beforeApplicationShutdown();
     if (redis) redisClient = new Redis(TEST_REDIS_URL);
     const { auth } = t.config.broker;
     const now = Math.floor(Date.now() / 1000);
