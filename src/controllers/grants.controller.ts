@@ -9,7 +9,7 @@ import { WaitTicketView } from '../dtos/waiting.dto';
 import { GrantService } from '../services/grant.service';
 import { WaitingRoomService } from '../services/waiting-room.service';
 import { ApiProblems } from './problem-responses';
-import { grantView } from './views';
+import { grantView } from '../dtos/grant.dto';
 
 @ApiTags('grants')
 @ApiBearerAuth()

@@ -1,5 +1,8 @@
 import type { MemberState, PoolKind, Strategy } from './pool-spec';
 
+/** A grant id: `<pool>.<16 base64url characters>` (the pool is recoverable from the id). */
+export const GRANT_ID = /^([a-z0-9][a-z0-9-]{0,62})\.([A-Za-z0-9_-]{16})$/;
+
 /**
  * A session grant: a lease on one slot of one member of a pool.
  * `owner` is the pseudonymised employee (keyed hash of the token subject);

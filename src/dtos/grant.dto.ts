@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
+import { hasRole, type Principal } from '../auth/principal';
+import { GRANT_ID, type Grant } from '../domain/grant';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** `<pool>.<16 base64url characters>` */
-export const GRANT_ID = /^([a-z0-9][a-z0-9-]{0,62})\.([A-Za-z0-9_-]{16})$/;
 
 export class CreateGrantDto {
   @ApiProperty({ example: 'vpn-statenet', description: 'Pool to get a session in' })
@@ -79,4 +79,23 @@ export class ProblemView {
   @ApiPropertyOptional() retryAfterSeconds?: number;
   @ApiPropertyOptional({ type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } })
   errors?: { path: string; message: string }[];
+}
+
+/** A grant as the API shows it: the owner (a pseudonym) only to operators. */
+export function grantView(g: Grant, who: Principal, hostOf: (pool: string, member: string) => string | undefined): GrantView {
+  const host = hostOf(g.pool, g.member);
+  return {
+    id: g.id,
+    pool: g.pool,
+    member: g.member,
+    ...(host !== undefined ? { memberHost: host } : {}),
+    agency: g.agency,
+    clientId: g.clientId,
+    fencingToken: g.fencingToken,
+    createdAt: new Date(g.createdAt).toISOString(),
+    expiresAt: new Date(g.expiresAt).toISOString(),
+    ttlSeconds: Math.round(g.ttlMs / 1000),
+    status: 'active',
+    ...(hasRole(who, 'operator') ? { owner: g.owner } : {}),
+  };
 }
