@@ -30,8 +30,12 @@ if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/github.com/Masterm
   apt_install golang-go golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev
 fi
 
-# promtool (alert rules, their unit tests, the metrics exposition) and Chromium (the pages, driven by
+# promtool and prometheus (alert rules, their unit tests, the metrics exposition, a real server scraping
+# a broker: test/observability/prometheus.test.ts) and Chromium (the pages, driven by
 # playwright-core) for test/observability; those tests fail, not skip, without them.
-command -v promtool >/dev/null || apt_install prometheus
+command -v promtool >/dev/null && command -v prometheus >/dev/null || apt_install prometheus
+# curl and jq: the doc-tests (test/docs) run README's tour and the docs' examples as pasted.
+command -v curl >/dev/null || apt_install curl
+command -v jq >/dev/null || apt_install jq
 command -v chromium >/dev/null || apt_install chromium
 

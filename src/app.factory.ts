@@ -52,7 +52,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   fastify.addHook('onSend', securityHeaders);
   fastify.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) route.bodyLimit = Math.max(route.bodyLimit ?? 0, bodyLimitsFor(method, route.url).bytes);
+    route.bodyLimit ??= Math.max(...[route.method].flat().map((method) => bodyLimitsFor(method, route.url).bytes));
   });
   // JSON only. Nest turns Fastify's own parser errors into bare HTTP errors without their codes, so the
   // parser raises domain errors itself. An empty body is "no body" (heartbeat and release take none).

@@ -111,10 +111,10 @@ export async function renewalRound(ctx: PhaseContext): Promise<{ startedAt: numb
       headers: json(ctx.tokens.gatewayAgents[member]!),
       body: JSON.stringify({ active: ids, ended: [] }),
     });
-    const body = (await res.json()) as { renewed?: number; expired?: number };
+    const body = (await res.json()) as { renewed?: number; expired?: number; unknown?: string[] };
     const ok = res.ok && body.renewed === ids.length && body.expired === 0;
     ctx.recorder.record('bulk-renewal', performance.now() - t0, ok, res.status);
-    if (!ok) log(`bulk renewal of ${member}: ${res.status} ${JSON.stringify(body)} for ${ids.length} ids`);
+    if (!ok) log(`bulk renewal of ${member}: ${res.status} ${JSON.stringify({ ...body, unknown: body.unknown?.length })} for ${ids.length} ids`);
   }
   return { startedAt, endedAt: Date.now() };
 }

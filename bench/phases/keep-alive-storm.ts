@@ -7,6 +7,7 @@
  * session whose renewals went missing has expired by the end and counts as lost.
  */
 import { PacedLoad } from '../lib/paced';
+import { sleep } from '../lib/processes';
 import type { KeepAliveStormFigures } from '../lib/types';
 import { auth, cpuMeter, grantBody, json, log, poolActive, renewalRound, type PhaseContext } from './context';
 
@@ -20,6 +21,16 @@ export async function keepAliveStorm(ctx: PhaseContext): Promise<KeepAliveStormF
   // Make room: the last `logons` employees log off (fast, unmeasured), then every lease is fresh.
   const leaving: number[] = [];
   for (let e = s.held - 1; e >= 0 && leaving.length < logons; e--) if (held.ids[e]) leaving.push(e);
+  // On a busy machine the release takes longer than a lease lives: the gateways renew meanwhile.
+  await renewalRound(ctx);
+  let releasing = true;
+  const agents = (async () => {
+    for (;;) {
+      for (let t = 0; t < 200 && releasing; t++) await sleep(100);
+      if (!releasing) return;
+      await renewalRound(ctx);
+    }
+  })();
   const setup = new PacedLoad(url, recorder, 32);
   const now = performance.now();
   for (const e of leaving) {
@@ -29,6 +40,8 @@ export async function keepAliveStorm(ctx: PhaseContext): Promise<KeepAliveStormF
   }
   await setup.drained();
   setup.close();
+  releasing = false;
+  await agents;
   const arriving: number[] = [];
   for (let e = 0; e < s.held; e++) if (!held.ids[e]) arriving.push(e);
   await renewalRound(ctx);

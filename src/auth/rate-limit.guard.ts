@@ -29,7 +29,7 @@ export function budgetOf(principal: Principal | null, method: string, roles: rea
 
 /**
  * @nestjs/throttler's guard with one named throttler per budget, of which each request spends exactly
- * one (one storage round trip). Runs before AuthGuard, so requests with bad tokens are limited before
+ * one (one storage round trip; the library's counting, storage and block logic, its handleRequest). Runs before AuthGuard, so requests with bad tokens are limited before
  * they cost a verification each; it verifies the token itself to count per principal (AuthService
  * keeps verified tokens, so AuthGuard's check after this one is a cache hit). AuthGuard still decides
  * every request on its own: this guard only ever refuses.
@@ -59,9 +59,22 @@ export class RateLimitGuard extends ThrottlerGuard {
     if (this.reflector.getAllAndOverride<boolean>(NO_RATE_LIMIT, [context.getHandler(), context.getClass()])) return true;
     const req = context.switchToHttp().getRequest<LimitedRequest>();
     const principal = isPublicRoute(this.reflector, context) ? null : await this.auth.authenticate(req.headers.authorization).catch(() => null);
-    req.rateBudget = budgetOf(principal, req.method, rolesNeeded(this.reflector, context));
+    const budget = budgetOf(principal, req.method, rolesNeeded(this.reflector, context));
+    req.rateBudget = budget;
     req.rateTracker = principal ? `principal:${principal.owner}` : `address:${normalizeIp(req.ip)}`;
-    return super.canActivate(context);
+    // Straight to the one throttler this request spends: the base class would visit all four, with
+    // six metadata look-ups each, to skip three (this guard has no per-route @Throttle overrides).
+    const throttler = this.throttlers.find((th) => th.name === budget)!;
+    const ttl = throttler.ttl as number;
+    return this.handleRequest({
+      context,
+      throttler,
+      limit: throttler.limit as number,
+      ttl,
+      blockDuration: ttl,
+      getTracker: this.commonOptions.getTracker!,
+      generateKey: this.commonOptions.generateKey!,
+    });
   }
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
@@ -90,7 +103,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 }
 
-/** The throttler options: one named throttler per budget, each applying only to the requests of its budget. */
+/** The throttler options: one named throttler per budget; RateLimitGuard picks the one a request spends. */
 export function throttlerOptions(config: ConfigRepository, storage?: ThrottlerStorage): ThrottlerModuleOptions {
   const { broker, redisKeyPrefix } = config.get();
   const budgets = broker.rateLimits;
@@ -101,11 +114,6 @@ export function throttlerOptions(config: ConfigRepository, storage?: ThrottlerSt
     // Addresses and pseudonyms are hashed: neither lands in Redis as it came.
     getTracker: (req) => (req as LimitedRequest).rateTracker ?? 'unknown',
     generateKey: (_ctx, tracker, name) => `${redisKeyPrefix}rl:${name}:${createHash('sha256').update(tracker).digest('base64url').slice(0, 22)}`,
-    throttlers: names.map((name) => ({
-      name,
-      limit: budgets[name].limit,
-      ttl: budgets[name].windowSeconds * 1000,
-      skipIf: (ctx: ExecutionContext) => ctx.switchToHttp().getRequest<LimitedRequest>().rateBudget !== name,
-    })),
+    throttlers: names.map((name) => ({ name, limit: budgets[name].limit, ttl: budgets[name].windowSeconds * 1000 })),
   };
 }

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadAppConfig } from '../config/config.loader';
-import { memberRefPattern } from '../auth/claims';
-import { mintToken, roles } from '../auth/token-minter';
+import { mintToken, roles, tokenClaimsProblem } from '../auth/token-minter';
 
 const usage = `usage: npm run token -- --sub <employee id> --agency <agency id> [--role employee|operator|gateway-agent]... [--member <pool>/<member>]... [--ttl <seconds>]
 
@@ -42,18 +41,9 @@ async function main(): Promise<number> {
     process.stderr.write(`unknown role(s): ${bad.join(', ')} (known: ${roles.join(', ')})\n`);
     return 2;
   }
-  const isAgent = (args.role ?? []).includes('gateway-agent');
-  if (isAgent && !args.member?.length) {
-    process.stderr.write('a gateway-agent token needs --member <pool>/<member> (one per member it reports for)\n');
-    return 2;
-  }
-  if (!isAgent && args.member?.length) {
-    process.stderr.write('--member is only for gateway-agent tokens\n');
-    return 2;
-  }
-  const badMembers = (args.member ?? []).filter((m) => !memberRefPattern.test(m));
-  if (badMembers.length) {
-    process.stderr.write(`--member must look like <pool>/<member>: ${badMembers.join(', ')}\n`);
+  const problem = tokenClaimsProblem({ sub: args.sub, agency: args.agency, roles: args.role ?? ['employee'], ...(args.member ? { members: args.member } : {}) });
+  if (problem) {
+    process.stderr.write(`${problem}\n`);
     return 2;
   }
   const ttl = args.ttl === undefined ? undefined : Number(args.ttl);

@@ -53,7 +53,7 @@ const envSchema = z.object({
   REDIS_CLUSTER_NODES: z.string().regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, 'must be host:port[,host:port…]').optional(),
   REDIS_PASSWORD: z.string().min(1).optional(),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,64}$/).optional(),
-  REDIS_ACK_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
+  REDIS_ACK_REPLICAS: z.union([z.literal('all'), z.coerce.number().int().min(0).max(16)], { errorMap: () => ({ message: "must be 'all' or a whole number from 0 to 16" }) }).optional(),
   REDIS_ACK_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).optional(),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -85,9 +85,10 @@ export interface AppConfig {
   /**
    * Durability of a confirmed answer (docs/guarantees.md): a mutation is answered only once
    * `replicas` Redis replicas acknowledged it (WAIT), within `timeoutMs`; else 503 store-unavailable.
-   * 0 = answer once the master has it (the default for a standalone Redis, which has no replica).
+   * 'all': every replica that could be promoted (as Sentinel or the Cluster lists them) — the default
+   * on Sentinel and Cluster; 0 = once the master has it (the default for a standalone Redis).
    */
-  redisAck: { replicas: number; timeoutMs: number };
+  redisAck: { replicas: number | 'all'; timeoutMs: number };
   /** A Redis command without an answer after this fails (503) instead of hanging while Redis is paused. */
   redisCommandTimeoutMs: number;
   port: number;
@@ -111,9 +112,12 @@ export interface AppConfig {
 
 export const DEFAULT_CONFIG_FILE = 'config/broker.yaml';
 
-/** Reads the environment and the pools file once. Nothing else reads process.env. */
+/**
+ * Reads the environment and the pools file once. Nothing else reads process.env.
+ * A variable set but empty (`REDIS_URL=`, as Helm values and compose files often leave it) counts as unset.
+ */
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
-  const parsedEnv = envSchema.safeParse(env);
+  const parsedEnv = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsedEnv.success) throw new ConfigError('environment', zodProblems(parsedEnv.error));
   const e = parsedEnv.data;
   const configFile = resolve(cwd, e.BROKER_CONFIG ?? DEFAULT_CONFIG_FILE);
@@ -152,7 +156,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, cwd = proces
     redisKeyPrefix: e.REDIS_KEY_PREFIX ?? 'tb:',
     redisAck: {
       // Sentinel and Cluster exist to fail over: there the safe mode is the default (docs/guarantees.md).
-      replicas: e.REDIS_ACK_REPLICAS ?? (redis && redis.mode !== 'standalone' ? 1 : 0),
+      replicas: e.REDIS_ACK_REPLICAS ?? (redis && redis.mode !== 'standalone' ? 'all' : 0),
       timeoutMs: e.REDIS_ACK_TIMEOUT_MS ?? 500,
     },
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS ?? 5_000,

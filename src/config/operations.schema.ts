@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { weekdays } from '../domain/schedule';
 
 /*
  * Optional sections of the config file for operations (docs/operations.md):
@@ -12,8 +13,6 @@ const id = z
 const positiveInt = z.number().int('must be a whole number').positive('must be greater than 0');
 const nonNegativeInt = z.number().int('must be a whole number').min(0, 'must be 0 or more');
 
-export const weekdays = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-export type Weekday = (typeof weekdays)[number];
 
 /** `HH:MM`, or `HH:MM:SS`, 24-hour wall time in the schedules' time zone. */
 export const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'must be a time of day as HH:MM (24 h), optionally HH:MM:SS');

@@ -10,7 +10,7 @@ import { WaitTicketView, waitTicketViewSchema } from '../dtos/waiting.dto';
 import { GrantService } from '../services/grant.service';
 import { WaitingRoomService } from '../services/waiting-room.service';
 import { ApiProblems } from './problem-responses';
-import { grantView } from './views';
+import { grantView } from '../dtos/grant.dto';
 
 @ApiTags('grants')
 @ApiBearerAuth()

@@ -9,7 +9,7 @@ import { BrokerError } from '../errors/error-codes';
 import { CircuitBreakerService } from '../services/circuit-breaker.service';
 import { OperatorService } from '../services/operator.service';
 import { ApiProblems } from './problem-responses';
-import { memberDetailView, overridesView } from './operations-views';
+import { memberDetailView, overridesView } from '../dtos/operator.dto';
 
 /** Operators: member states (drain, out of service, back), runtime changes of capacities and limits; failure reports. */
 @ApiTags('operations')

@@ -10,7 +10,7 @@ import { IdPipe } from '../dtos/id.pipe';
 import { GrantService } from '../services/grant.service';
 import { PoolService } from '../services/pool.service';
 import { ApiProblems } from './problem-responses';
-import { poolView } from './views';
+import { poolView } from '../dtos/pool.dto';
 
 @ApiTags('pools')
 @ApiBearerAuth()

@@ -8,7 +8,7 @@ import { WaitTicketView, waitTicketViewSchema } from '../dtos/waiting.dto';
 import { ConfigRepository } from '../repositories/config.repository';
 import { WaitingRoomService } from '../services/waiting-room.service';
 import { ApiProblems } from './problem-responses';
-import { grantView } from './views';
+import { grantView } from '../dtos/grant.dto';
 
 /** The waiting room: join with POST /v1/grants {"wait": true}; then check in here until offered, and claim. */
 @ApiTags('waiting room')

@@ -2,6 +2,13 @@ import type { MemberState, PoolKind, Strategy } from './pool-spec';
 import type { RefusalCode } from './store-answers';
 
 /**
+ * A grant id: `<pool>.<12 base64url characters>` (72 random bits; the pool is recoverable from the id).
+ * Grants made before the ids were shortened
+ * (Redis bytes per held session: each id is stored three times) have 16 and stay valid.
+ */
+export const GRANT_ID = /^([a-z0-9][a-z0-9-]{0,62})\.([A-Za-z0-9_-]{12}|[A-Za-z0-9_-]{16})$/;
+
+/**
  * A session grant: a lease on one slot of one member of a pool.
  * `owner` is the pseudonymised employee (keyed hash of the token subject);
  * no store ever sees a raw employee id.

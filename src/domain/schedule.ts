@@ -1,7 +1,11 @@
 import { CronExpressionParser } from 'cron-parser';
-import { weekdays, type PlanChanges, type SchedulesConfig, type Weekday } from '../config/operations.schema';
+import type { PlanChanges, SchedulesConfig } from '../config/operations.schema';
 import type { MemberOverride, PoolOverrides } from './pool-overrides';
 import type { MemberState } from './pool-spec';
+
+/** Weekdays as cron counts them (0 = Sunday); the config file names them so. */
+export const weekdays = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof weekdays)[number];
 
 /**
  * A scheduled window of a pool (docs/operations.md, "Schedules"): a capacity

@@ -1,12 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { hasRole, type Principal } from '../auth/principal';
+import { GRANT_ID, type Grant } from '../domain/grant';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/**
- * `<pool>.<12 base64url characters>` (72 random bits); grants made before the ids were shortened
- * (Redis bytes per held session: each id is stored three times) have 16 and stay valid.
- */
-export const GRANT_ID = /^([a-z0-9][a-z0-9-]{0,62})\.([A-Za-z0-9_-]{12}|[A-Za-z0-9_-]{16})$/;
 
 /*
  * The hot routes (grant, heartbeat, release, bulk renewal, check-in) are validated and serialised by
@@ -123,4 +120,23 @@ export class ProblemView {
   @ApiPropertyOptional() retryAfterSeconds?: number;
   @ApiPropertyOptional({ type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } })
   errors?: { path: string; message: string }[];
+}
+
+/** A grant as the API shows it: the owner (a pseudonym) only to operators. */
+export function grantView(g: Grant, who: Principal, hostOf: (pool: string, member: string) => string | undefined): GrantView {
+  const host = hostOf(g.pool, g.member);
+  return {
+    id: g.id,
+    pool: g.pool,
+    member: g.member,
+    ...(host !== undefined ? { memberHost: host } : {}),
+    agency: g.agency,
+    clientId: g.clientId,
+    fencingToken: g.fencingToken,
+    createdAt: new Date(g.createdAt).toISOString(),
+    expiresAt: new Date(g.expiresAt).toISOString(),
+    ttlSeconds: Math.round(g.ttlMs / 1000),
+    status: 'active',
+    ...(hasRole(who, 'operator') ? { owner: g.owner } : {}),
+  };
 }

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { PoolSnapshot } from '../domain/grant';
 
 export class MemberView {
   @ApiProperty({ example: 'gw-01' }) id!: string;
@@ -43,4 +44,36 @@ export class PoolView {
   @ApiProperty({ description: 'Slots offered to waiters and not yet claimed (counted in active)' }) offered!: number;
   @ApiProperty({ type: [HeadroomView], description: 'Reserved headroom per priority class and how much of it is in use' }) headroom!: HeadroomView[];
   @ApiProperty() at!: string;
+}
+
+/** A pool snapshot as the API and the live pages show it. */
+export function poolView(s: PoolSnapshot): PoolView {
+  return {
+    id: s.id,
+    kind: s.kind,
+    ...(s.name !== undefined ? { name: s.name } : {}),
+    strategy: s.strategy,
+    licenceLimit: s.licenceLimit,
+    capacity: s.capacity,
+    active: s.active,
+    free: s.free,
+    utilisation: s.capacity > 0 ? Math.round((s.active / s.capacity) * 10_000) / 10_000 : 0,
+    perEmployeeLimit: s.perEmployeeLimit,
+    leaseTtlSeconds: Math.round(s.leaseTtlMs / 1000),
+    members: s.members.map((m) => ({
+      id: m.id,
+      ...(m.host !== undefined ? { host: m.host } : {}),
+      state: m.state,
+      maxSessions: m.maxSessions,
+      active: m.active,
+      ...(m.stateReason !== undefined ? { stateReason: m.stateReason } : {}),
+      ...(m.stateBy !== undefined ? { stateBy: m.stateBy } : {}),
+      ...(m.stateSince !== undefined ? { stateSince: new Date(m.stateSince).toISOString() } : {}),
+    })),
+    agencies: s.agencies.map((a) => ({ ...a })),
+    waiting: s.waiting,
+    offered: s.offered,
+    headroom: s.headroom.map((h) => ({ ...h })),
+    at: new Date(s.at).toISOString(),
+  };
 }

@@ -23,6 +23,8 @@ export interface CapacityOutcome {
   gaveUpShare: number;
   /** Simulated days whose refused share in the target window met the target. */
   daysMeetingTarget: number;
+  /** The highest per-day refused share in the target window (the worst simulated day). */
+  worstDay: number;
   /** Erlang B at this capacity for the busy hour's offered load. */
   erlangB: number;
   /** Mean per day, per 15-minute slot. */
@@ -52,7 +54,7 @@ export interface VariantResult {
   /** The capacity in service today under this variant's demand. */
   current: CapacityOutcome;
   recommendation: {
-    /** Smallest capacity (searched to `resolution`) whose refused share meets the target. */
+    /** Smallest capacity (searched to `resolution`) whose refused share meets the target (on enough days, with target.daysShare). */
     capacity: number;
     /** Members (gateways, session hosts) of the pool's unitSize needed for it, if unitSize is given. */
     members: number | null;
@@ -208,6 +210,7 @@ function simulateVariant(s: Scenario, seed: number, replications: number, varian
       refusedShareBusyHour: pooled(bhFrom, bhFrom + 4),
       gaveUpShare: firstRequests === 0 ? 0 : loss.reduce((sum, d) => sum + sumRange(d.gaveUp), 0) / firstRequests,
       daysMeetingTarget: perDay.filter((x) => x <= target).length,
+      worstDay: Math.max(0, ...perDay),
       erlangB: erlangB(capacity, busyHour.erlangs),
       attemptsPerSlot: Array.from({ length: SLOTS_PER_DAY }, (_, k) => loss.reduce((sum, d) => sum + d.attempts[k]!, 0) / replications),
       refusedPerSlot: Array.from({ length: SLOTS_PER_DAY }, (_, k) => loss.reduce((sum, d) => sum + d.refused[k]!, 0) / replications),
@@ -219,7 +222,8 @@ function simulateVariant(s: Scenario, seed: number, replications: number, varian
 
   const erlangBCapacity = erlangBServers(busyHour.erlangs, target);
   const resolution = pool.resolution ?? niceStep(Math.max(erlangBCapacity, 1) / 500);
-  const recommended = smallestMeetingTarget(evaluate, target, Math.max(resolution, roundTo(erlangBCapacity, resolution)), resolution);
+  const daysNeeded = s.target.daysShare === undefined ? 0 : Math.ceil(s.target.daysShare * replications);
+  const recommended = smallestMeetingTarget(evaluate, target, Math.max(resolution, roundTo(erlangBCapacity, resolution)), resolution, daysNeeded);
   const probes = cache.size;
 
   const shown = new Set<number>([pool.capacity, recommended]);
@@ -255,12 +259,22 @@ function simulateVariant(s: Scenario, seed: number, replications: number, varian
 }
 
 /**
- * The smallest capacity, to `resolution`, whose refused share meets the target: bracket from the
+ * The smallest capacity, to `resolution`, whose refused share meets the target (and, with
+ * `daysNeeded`, does so on at least that many simulated days): bracket from the
  * Erlang-B guess with growing steps, then bisect. Assumes the share falls as capacity grows, which
  * holds for a loss system fed the same requests (common random numbers across capacities).
  */
-export function smallestMeetingTarget(evaluate: (c: number) => { refusedShare: number }, target: number, guess: number, resolution: number): number {
-  const meets = (c: number) => evaluate(c).refusedShare <= target;
+export function smallestMeetingTarget(
+  evaluate: (c: number) => { refusedShare: number; daysMeetingTarget?: number },
+  target: number,
+  guess: number,
+  resolution: number,
+  daysNeeded = 0,
+): number {
+  const meets = (c: number) => {
+    const o = evaluate(c);
+    return o.refusedShare <= target && (o.daysMeetingTarget ?? 0) >= daysNeeded;
+  };
   let lo: number; // fails (0 always fails: nothing is admitted)
   let hi: number; // meets
   let step = Math.max(resolution, roundTo(guess * 0.02, resolution));

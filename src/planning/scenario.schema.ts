@@ -95,6 +95,11 @@ export const scenarioSchema = z
         refusedShare: z.number().gt(0, 'must be greater than 0').lt(1, 'must be less than 1').default(0.01),
         /** Where the share is measured: the busy hour (the teletraffic convention) or the whole day. */
         window: z.enum(['busy-hour', 'day']).default('busy-hour'),
+        /**
+         * Also ask that the share be met on at least this share of simulated days, not only on average
+         * ("at most 1 % on 95 % of days" is refusedShare 0.01, daysShare 0.95). Absent: on average.
+         */
+        daysShare: z.number().gt(0, 'must be greater than 0').max(1, 'must be at most 1').optional(),
       })
       .strict()
       .default({}),

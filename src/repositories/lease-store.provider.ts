@@ -6,6 +6,7 @@ import { ConfigRepository } from './config.repository';
 import { LEASE_STORE, type LeaseStore, type LeaseStoreOptions } from './lease-store';
 import { MemoryLeaseStore } from './memory/memory-lease.store';
 import { RedisLeaseStore } from './redis/redis-lease.store';
+import { SentinelReplicas } from './redis/sentinel-replicas';
 
 const logger = new Logger('LeaseStore');
 
@@ -31,7 +32,10 @@ export function reconnectOnReadonly(e: Error): 2 | false {
 
 /** An ioredis client (or cluster client) for the configured target. Commands fail fast while Redis is away. */
 export function redisClient(target: RedisTarget, extra: RedisOptions = {}): Redis | Cluster {
-  const common: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5_000, reconnectOnError: reconnectOnReadonly, ...extra };
+  // disconnectTimeout: ioredis waits this long for a closing socket before destroying it, and arms that
+  // wait even for a socket that is already gone (a client closed while reconnecting), keeping the process
+  // alive for it; 2 s by default, far more than a close takes on a healthy connection.
+  const common: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5_000, disconnectTimeout: 200, reconnectOnError: reconnectOnReadonly, ...extra };
   const password = target.password ? { password: target.password } : {};
   switch (target.mode) {
     case 'standalone':
@@ -74,7 +78,15 @@ export async function createLeaseStore(config: AppConfig): Promise<LeaseStore> {
   // load many admissions share a write instead of paying one syscall each (docs/performance.md).
   // Each script is still one atomic EVALSHA; only their transport is batched.
   const client = redisClient(config.redis, { enableAutoPipelining: true, commandTimeout: config.redisCommandTimeoutMs });
-  const store = new RedisLeaseStore(client as Redis, { ...storeOptions(config), keyPrefix: config.redisKeyPrefix, ack: config.redisAck });
+  // REDIS_ACK_REPLICAS=all on Sentinel: as many replicas as Sentinel knows for the master must have a write.
+  const target = config.redis;
+  const sentinelReplicas =
+    target.mode === 'sentinel' && config.redisAck.replicas === 'all'
+      ? new SentinelReplicas(target.sentinels, target.master, target.password, (e) => logger.warn(`asking a Sentinel for the replicas failed: ${e.message}`))
+      : null;
+  await sentinelReplicas?.start();
+  const ack = { ...config.redisAck, ...(sentinelReplicas ? { knownReplicas: () => sentinelReplicas.known } : {}) };
+  const store = new RedisLeaseStore(client as Redis, { ...storeOptions(config), keyPrefix: config.redisKeyPrefix, ack, onClose: () => sentinelReplicas?.stop() });
   const warnWrite = (e: Error) => logger.warn(`writing pool definitions failed, trying again: ${e.message}`);
   client.on('error', (e: Error) => logger.warn(`redis: ${e.message}`));
   // A reconnect may land on a new master or an emptied node: write the definitions again.

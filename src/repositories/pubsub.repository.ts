@@ -60,6 +60,7 @@ export class PubSubRepository implements OnApplicationShutdown {
   private readonly sub: Redis | Cluster | null;
   private readonly channel: string;
   private subscribed: Promise<unknown> | null = null;
+  private closing = false;
   /** Identifies this replica in envelopes (for logs and tests, not for routing). */
   readonly origin = randomUUID();
   /** Owners with live connections here → how many subscriptions. */
@@ -77,8 +78,19 @@ export class PubSubRepository implements OnApplicationShutdown {
       // A subscribed connection can do nothing else, hence two (standalone, Sentinel or Cluster, as the store).
       // No offline queue: a live update that cannot go out now is stale by the time Redis is back.
       this.pub = redisClient(redis, { connectionName: 'broker-live-pub', enableOfflineQueue: false });
-      this.sub = redisClient(redis, { lazyConnect: true, connectionName: 'broker-live-sub', maxRetriesPerRequest: null });
+      // The subscription is renewed here after a reconnect, not by ioredis: its own re-subscribe leaves the
+      // SUBSCRIBE's promise unhandled, and a shutdown before the reply then rejects it ("Connection is closed")
+      // as an unhandled rejection.
+      this.sub = redisClient(redis, { lazyConnect: true, connectionName: 'broker-live-sub', maxRetriesPerRequest: null, autoResubscribe: false });
       for (const c of [this.pub, this.sub]) c.on('error', (e: Error) => this.log.warn(`live pub/sub: ${e.message}`));
+      let connectedBefore = false;
+      this.sub.on('ready', () => {
+        // The first connection carries start()'s own SUBSCRIBE; later ones need it again.
+        if (connectedBefore && this.subscribed && this.sub && !this.closing) {
+          this.sub.subscribe(this.channel).catch((e: Error) => this.log.warn(`live pub/sub: re-subscribing failed: ${e.message}`));
+        }
+        connectedBefore = true;
+      });
       this.sub.on('message', (channel: string, text: string) => {
         if (channel !== this.channel) return;
         let env: LiveEnvelope;
@@ -103,8 +115,8 @@ export class PubSubRepository implements OnApplicationShutdown {
 
   /**
    * Starts receiving (subscribes to the Redis channel once). Resolves when
-   * messages published from now on will arrive and publishing works; ioredis
-   * re-subscribes by itself after a reconnect. Callers at start-up should not
+   * messages published from now on will arrive and publishing works; the
+   * subscription is renewed after each reconnect. Callers at start-up should not
    * wait for it: with Redis down it resolves only once Redis is back.
    */
   start(): Promise<void> {
@@ -214,6 +226,7 @@ export class PubSubRepository implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     if (this.refresh) clearInterval(this.refresh);
     if (this.pub?.status === 'ready' && this.localWatch.size > 0) await this.control('gone', [...this.localWatch.keys()]);
     this.closed = true;

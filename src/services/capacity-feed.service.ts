@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { poolView } from '../controllers/views';
-import type { PoolView } from '../dtos/pool.dto';
+import { poolView, type PoolView } from '../dtos/pool.dto';
 import { BrokerEvents } from './broker-events';
 import { LiveUpdatesService } from './live-updates.service';
 import { PoolService } from './pool.service';

@@ -61,6 +61,12 @@ export class CircuitBreakerService implements OnApplicationBootstrap, BeforeAppl
       'Circuit-breaker transitions made by this replica: a member taken out (open), returned on probation (half-open) or cleared (closed).',
       ['pool', 'member', 'to'],
     );
+    // Every member's series from the start at 0, so a scrape shows them and increase() sees the first trip.
+    if (this.cfg) {
+      for (const p of config.get().broker.pools) {
+        for (const m of p.members) for (const to of ['open', 'half-open', 'closed']) this.transitions.inc({ pool: p.id, member: m.id, to }, 0);
+      }
+    }
   }
 
   onApplicationBootstrap(): void {

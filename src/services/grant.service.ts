@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hasRole, type Principal } from '../auth/principal';
 import type { BulkRenewResult, ExpiredLease, Grant, GrantResult, WaitTicket } from '../domain/grant';
-import { GRANT_ID } from '../dtos/grant.dto';
+import { GRANT_ID } from '../domain/grant';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
 import { LEASE_STORE, type LeaseResult, type LeasePort } from '../repositories/lease-store';

@@ -1,8 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Principal } from '../auth/principal';
-import { grantView } from '../controllers/views';
 import type { Grant } from '../domain/grant';
-import type { GrantView } from '../dtos/grant.dto';
+import { grantView, type GrantView } from '../dtos/grant.dto';
 import { ConfigRepository } from '../repositories/config.repository';
 import { BrokerEvents } from './broker-events';
 import { GrantService } from './grant.service';

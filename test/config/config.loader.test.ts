@@ -85,6 +85,23 @@ describe('configuration', () => {
     expect(s.redis).toEqual({ mode: 'sentinel', sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], master: 'mymaster' });
   });
 
+  it('confirms writes on every replica by default on Sentinel and Cluster, on none on a standalone Redis (docs/guarantees.md)', () => {
+    const f = file('ack.yaml', valid);
+    const sentinel = { ...secrets, BROKER_CONFIG: f, REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_MASTER: 'm' };
+    expect(loadAppConfig(sentinel, ROOT).redisAck).toEqual({ replicas: 'all', timeoutMs: 500 });
+    expect(loadAppConfig({ ...secrets, BROKER_CONFIG: f, REDIS_CLUSTER_NODES: 'c1:7000' }, ROOT).redisAck.replicas).toBe('all');
+    expect(loadAppConfig({ ...secrets, BROKER_CONFIG: f, REDIS_URL: 'redis://r:6379' }, ROOT).redisAck.replicas).toBe(0);
+    expect(loadAppConfig({ ...sentinel, REDIS_ACK_REPLICAS: '2', REDIS_ACK_TIMEOUT_MS: '800' }, ROOT).redisAck).toEqual({ replicas: 2, timeoutMs: 800 });
+    expect(problems({ ...sentinel, REDIS_ACK_REPLICAS: 'most' }).problems[0]).toEqual({ path: 'REDIS_ACK_REPLICAS', reason: "must be 'all' or a whole number from 0 to 16" });
+  });
+
+  it('takes a variable set but empty as unset (REDIS_URL= runs on the embedded store)', () => {
+    const f = file('empty-env.yaml', valid);
+    const c = loadAppConfig({ BROKER_CONFIG: f, BROKER_STATE_DIR: dir, REDIS_URL: '', REDIS_KEY_PREFIX: '', PORT: '' }, ROOT);
+    expect(c.redis).toBeNull();
+    expect(c.port).toBe(loadAppConfig({ BROKER_CONFIG: f, BROKER_STATE_DIR: dir }, ROOT).port);
+  });
+
   it('stops start-up with file, path and reason (exit code 78)', () => {
     const f = file('startup.yaml', valid.replace('maxSessions: 10 }, {', 'maxSessions: -3 }, {'));
     const r = spawnSync(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {

@@ -1,25 +1,10 @@
 import { SignJWT } from 'jose';
-import Redis from 'ioredis';
-import { LEASE_STORE, type LeaseStore } from '../../src/repositories/lease-store';
-import { startTestApp, TEST_REDIS_URL, type TestApp } from '../support/test-app';
+import { stateDigest as digestOf } from '../security/support/state-digest';
+import { startTestApp, type TestApp } from '../support/test-app';
 
 
-/** Everything the store holds that a request could change: per-pool counts, leases, and (Redis) every key and value. */
-async function stateDigest(t: TestApp): Promise<string> {
-  const store = t.app.get<LeaseStore>(LEASE_STORE);
-  const pools = await Promise.all(['vpn-a', 'vdi-b'].map((p) => store.snapshot(p)));
-  const parts: unknown[] = pools.map((r) => (r.ok ? { ...r.value, at: 0 } : r));
-  if (t.config.redis) {
-    const redis = new Redis(TEST_REDIS_URL);
-    try {
-      const keys = (await redis.keys(`${t.config.redisKeyPrefix}*`)).sort();
-      for (const k of keys) parts.push([k, (await redis.dumpBuffer(k))?.toString('base64')]);
-    } finally {
-      redis.disconnect();
-    }
-  }
-  return JSON.stringify(parts);
-}
+/** Everything the store holds that a request could change (test/security/support/state-digest.ts). */
+const stateDigest = async (t: TestApp) => (await digestOf(t, ['vpn-a', 'vdi-b'])).join('\n');
 
 type Case = { name: string; status: number; code: string; req: (t: TestApp, ctx: Ctx) => Promise<Parameters<TestApp['app']['inject']>[0]> };
 type Ctx = { employee: string; otherGrantId: string };

@@ -33,6 +33,7 @@ async function screenshot(page: Page, name: string, forReadme = false): Promise<
 function sampleConfigForPages(): string {
   const doc = parseYaml(readFileSync(join(repoRoot, 'config', 'broker.yaml'), 'utf8'));
   delete doc.waitingRoom.admissionsPerSecond;
+  for (const p of doc.pools) delete p.admissionsPerSecond; // the tour's lab pool has a rate of its own
   delete doc.schedules;
   const file = join(mkdtempSync(join(tmpdir(), 'pages-config-')), 'broker.yaml');
   writeFileSync(file, stringify(doc));

@@ -17,7 +17,7 @@ describe('npm run plan / plan:compare', () => {
     const r = run('src/cli/plan.cli.ts', ['test/planning/fixtures/small.yaml', '--out', out, '--replications', '3', '--replay-day', '2']);
     expect(r.stderr).not.toMatch(/Error|WARN/);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/vpn: Today's 600 refuse .* The smallest capacity that meets the target is [\d,]+ \(\d+ × 100\)/);
+    expect(r.stdout).toMatch(/vpn: Today's 600 refuse .* The smallest capacity that meets the target is [\d,]+ sessions: \d+ members of 100 each \([\d,]+ installed\)/);
     for (const f of ['report.html', 'report.md', 'charts/vpn-concurrency.svg', 'concurrency.csv', 'refusals.csv', 'peaks.csv', 'requests.csv', 'recommendations.csv', 'replay-schedule.json']) {
       expect([f, existsSync(join(out, f))]).toEqual([f, true]);
     }

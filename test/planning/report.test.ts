@@ -52,4 +52,34 @@ describe('plan report', () => {
     expect(files.get('recommendations.csv')!.split('\n')[0]).toContain('recommended,members');
     expect(files.get('refusals.csv')!.split('\n')[1]).toMatch(/^vpn,today,1,\d+,busy-hour,/);
   });
+
+  it('says what a recommendation means in members, and the per-day risk beside the average', () => {
+    const plan = runPlan(scenario());
+    const vpn = verdicts(plan).find((v) => v.pool === plan.pools[0]!.pool.id)!.text;
+    const rec = plan.pools[0]!.today.recommendation;
+    expect(vpn).toContain(`${rec.members} members of 100 each (${(rec.members! * 100).toLocaleString('en-US')} installed)`);
+    expect(vpn).not.toMatch(/\(\d+ × /);
+    expect(vpn).toMatch(/every one of \d+ simulated days stays within|\d+ of \d+ simulated days miss .* \(the worst refuses/);
+  });
+
+  it('shows each refused-share column once in the capacities tested', () => {
+    const html = a.get('report.html')!;
+    const heads = [...html.matchAll(/<th[^>]*>([^<]*)<\/th>/g)].map((m) => m[1]!);
+    for (const h of ['refused in the busy hour', 'refused over the day', 'worst day']) expect(heads.filter((x) => x === h).length).toBeGreaterThan(0);
+    expect(heads).not.toContain('refused in busy hour');
+    const table = html.slice(html.lastIndexOf('<thead>', html.indexOf('worst day')));
+    const firstHead = table.slice(0, table.indexOf('</tr>'));
+    expect(firstHead.match(/refused in the busy hour/g)).toHaveLength(1);
+  });
+
+  it('with target.daysShare, recommends a capacity that meets the share on that many days', () => {
+    const average = runPlan(scenario());
+    const s = scenario();
+    const strict = runPlan({ ...s, target: { ...s.target, daysShare: 1 } });
+    for (const [i, p] of strict.pools.entries()) {
+      expect(p.today.recommendation.outcome.daysMeetingTarget).toBe(strict.replications);
+      expect(p.today.recommendation.capacity).toBeGreaterThanOrEqual(average.pools[i]!.today.recommendation.capacity);
+    }
+    expect(verdicts(strict)[0]!.text).toContain('on 100 % of days');
+  });
 });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
 import type { AppConfig } from '../../src/config/config.loader';
 import { ConfigRepository } from '../../src/repositories/config.repository';
 import { PubSubRepository, type LiveEnvelope } from '../../src/repositories/pubsub.repository';
+import { startRedisServer, type RedisServer } from './redis/redis-test-utils';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -102,6 +104,23 @@ describe('PubSubRepository', () => {
       await back;
     }
     afterAll(() => Promise.all(started.map((r) => r.onApplicationShutdown())));
+    /**
+     * `from` publishes a marker of its own and `to` waits for exactly that one: then `to` has heard
+     * everything `from` published before (one connection keeps the order). Waiting for any next
+     * message could end on another replica's older marker still in flight.
+     */
+    async function heardFrom(to: PubSubRepository, from: PubSubRepository): Promise<void> {
+      const id = randomUUID();
+      const heard = new Promise<void>((resolve) => {
+        const off = to.onMessage((m) => {
+          if (m.event !== id) return;
+          off();
+          resolve();
+        });
+      });
+      await from.publish({ topic: 'marker', event: id, data: {} });
+      await heard;
+    }
 
     it('in process: watched while a local connection listens, and only then', async () => {
       const r = repo(null, 'unused:');
@@ -120,11 +139,8 @@ describe('PubSubRepository', () => {
       const b = await replica();
       expect(b.watched('p-2')).toBe(false);
       await a.watch('p-2');
-      // A's announcement was published before A's marker: by the time B sees the marker of A ... B sees it via its own
-      // connection, so wait on B's side for a message published after the announcement.
-      const afterA = next(b);
-      await a.publish({ topic: 'marker', event: 'm', data: {} });
-      await afterA;
+      // A's announcement went out before A's marker, on the same connection.
+      await heardFrom(b, a);
       expect(b.watched('p-2')).toBe(true);
       expect(b.watched('p-other')).toBe(false);
 
@@ -134,9 +150,7 @@ describe('PubSubRepository', () => {
       expect(c.watched('p-2')).toBe(true);
 
       a.unwatch('p-2');
-      const afterGone = next(b);
-      await a.publish({ topic: 'marker', event: 'm', data: {} });
-      await afterGone;
+      await heardFrom(b, a);
       expect(b.watched('p-2')).toBe(false);
     });
 
@@ -144,15 +158,76 @@ describe('PubSubRepository', () => {
       const a = await replica();
       const b = await replica();
       await a.watch('p-3');
-      const heard = next(b);
-      await a.publish({ topic: 'marker', event: 'm', data: {} });
-      await heard;
+      await heardFrom(b, a);
       expect(b.watched('p-3')).toBe(true);
       await a.onApplicationShutdown();
       started.splice(started.indexOf(a), 1);
       const deadline = Date.now() + 2000;
       while (b.watched('p-3') && Date.now() < deadline) await settled(b);
       expect(b.watched('p-3')).toBe(false);
+    });
+  });
+
+  describe('when the subscriber connection drops (own redis-server on 127.0.0.1:23379)', () => {
+    let server: RedisServer;
+    let admin: Redis;
+    const prefix = `test:${randomUUID()}:`;
+    const url = 'redis://127.0.0.1:23379';
+    /** The subscriber connection of a repository (private: the tests need its 'ready' event). */
+    const subOf = (r: PubSubRepository) => (r as unknown as { sub: Redis }).sub;
+    const dropSubscribers = () => admin.client('KILL', 'TYPE', 'pubsub');
+
+    beforeAll(async () => {
+      server = await startRedisServer(23379);
+      admin = new Redis(url);
+    });
+    afterAll(async () => {
+      admin.disconnect();
+      await server.stop();
+    });
+
+    it('subscribes again after the reconnect: messages keep arriving', async () => {
+      const a = repo(url, prefix);
+      const b = repo(url, prefix);
+      await Promise.all([a.start(), b.start()]);
+      const back = new Promise((r) => subOf(b).once('ready', r));
+      await dropSubscribers();
+      await back;
+      // The new SUBSCRIBE may still be on its way: publish until one message comes through.
+      let heard = false;
+      const off = b.onMessage(() => (heard = true));
+      while (!heard) {
+        await a.publish({ topic: 'capacity', event: 'pool', data: {} });
+        await new Promise((r) => setImmediate(r));
+      }
+      off();
+      await Promise.all([a.onApplicationShutdown(), b.onApplicationShutdown()]);
+    });
+
+    it('a shutdown right after a reconnect leaves no unhandled rejection (the health-suite flake "Connection is closed")', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (e: unknown) => unhandled.push(e);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const r = repo(url, prefix);
+        await r.start();
+        const sub = subOf(r);
+        const closed = new Promise((resolve) => sub.once('end', resolve));
+        // Shut down while the new connection's ready check (INFO) is on its way: its answer still
+        // arrives, and the subscription is then renewed on a connection that is closing.
+        const readyCheck = sub.info.bind(sub) as (...a: unknown[]) => unknown;
+        (sub as unknown as { info: (...a: unknown[]) => unknown }).info = (...a: unknown[]) => {
+          const sent = readyCheck(...a);
+          void r.onApplicationShutdown();
+          return sent;
+        };
+        await dropSubscribers();
+        await closed;
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
     });
   });
 });

@@ -26,6 +26,13 @@ describe.each(['memory', 'redis'] as const)('circuit breaker (%s store, injected
   const breaker = async (id = 'gw-1') => (await h.store.getPoolLayers('vpn-a'))!.overrides.breakers?.[id];
   const agent = (n: number) => who(`agent-${n}`, 'gateway-agent');
 
+  it("reports every member's transitions from the start, at 0 (a dashboard and increase() see the first trip)", async () => {
+    const text = await h.metrics.render();
+    for (const m of ['gw-1', 'gw-2']) for (const to of ['open', 'half-open', 'closed']) {
+      expect(text).toContain(`broker_member_breaker_transitions_total{pool="vpn-a",member="${m}",to="${to}"} 0`);
+    }
+  });
+
   it('trips on the threshold of distinct reporters within the window, once, and says so', async () => {
     expect(await cb.report(agent(1), 'vpn-a', 'gw-1')).toEqual({ pool: 'vpn-a', member: 'gw-1', failures: 1, threshold: 2, tripped: false });
     expect((await cb.report(agent(1), 'vpn-a', 'gw-1')).failures).toBe(1);

@@ -179,16 +179,23 @@ export function refusalSpec(p: PoolPlan, v: VariantResult, target: number, windo
           strokeDash: { field: 'dash', type: 'nominal', scale: null },
         },
       },
-      {
-        data: { values: marks },
-        mark: { type: 'text', angle: 270, align: 'right', baseline: 'bottom', dx: -4, dy: -3, fontSize: 11 },
-        encoding: {
-          x: { field: 'value', type: 'quantitative' },
-          y: { value: 0 },
-          text: { field: 'label' },
-          color: { field: 'colour', type: 'nominal', scale: null },
-        },
-      },
+      // A label reads beside its line, on the left; at the left edge of the chart (today's capacity in the
+      // growth chart) on the right, where it does not run into the axis.
+      ...[
+        { values: marks.filter((m) => m.value > Math.min(...xs)), baseline: 'bottom', dy: -3 },
+        { values: marks.filter((m) => m.value <= Math.min(...xs)), baseline: 'top', dy: 3 },
+      ]
+        .filter((l) => l.values.length > 0)
+        .map((l) => ({
+          data: { values: l.values },
+          mark: { type: 'text', angle: 270, align: 'right', baseline: l.baseline, dx: -4, dy: l.dy, fontSize: 11 },
+          encoding: {
+            x: { field: 'value', type: 'quantitative' },
+            y: { value: 0 },
+            text: { field: 'label' },
+            color: { field: 'colour', type: 'nominal', scale: null },
+          },
+        })),
     ],
   } as TopLevelSpec;
 }

@@ -30,8 +30,25 @@ function busyHourLabel(v: VariantResult): string {
   return `${slotLabel(v.busyHour.startSlot)}–${slotLabel(v.busyHour.startSlot + 4 === 96 ? 0 : v.busyHour.startSlot + 4)}`;
 }
 
+/** ": 13 members of 5,000 each (65,000 installed)", or nothing for a pool without a unit size. */
 function members(p: PoolPlan, n: number | null): string {
-  return n === null ? '' : ` (${int(n)} × ${int(p.pool.unitSize!)})`;
+  if (n === null) return '';
+  const unit = p.pool.unitSize!;
+  return `: ${int(n)} members of ${int(unit)} each (${int(n * unit)} installed)`;
+}
+
+/** The target as a planner asked for it: on average, or on a share of days too. */
+function targetWords(r: PlanResult): string {
+  const share = `at most ${pct(r.target.refusedShare)}`;
+  return r.target.daysShare === undefined ? `${share} on average` : `${share} on ${pct(r.target.daysShare)} of days`;
+}
+
+/** How often the share is missed from day to day, at one capacity. */
+function dayRisk(r: PlanResult, o: { daysMeetingTarget: number; worstDay: number }): string {
+  const missed = r.replications - o.daysMeetingTarget;
+  return missed === 0
+    ? `every one of ${r.replications} simulated days stays within ${pct(r.target.refusedShare)}`
+    : `${missed} of ${r.replications} simulated days miss ${pct(r.target.refusedShare)} (the worst refuses ${pct(o.worstDay)})`;
 }
 
 /** One sentence per pool: what today's capacity does, and what is needed, with and without growth. */
@@ -41,12 +58,13 @@ export function verdicts(r: PlanResult): { pool: string; text: string }[] {
     const meets = t.current.refusedShare <= r.target.refusedShare;
     let text =
       `Today's ${int(p.pool.capacity)} refuse ${pct(t.current.refusedShare)} of requests ${windowWords(r)} ` +
-      `(target at most ${pct(r.target.refusedShare)}): ${meets ? 'enough' : 'not enough'}. ` +
-      `The smallest capacity that meets the target is ${int(t.recommendation.capacity)}${members(p, t.recommendation.members)}.`;
+      `(target ${targetWords(r)}): ${meets ? 'enough' : 'not enough'}; ${dayRisk(r, t.current)}. ` +
+      `The smallest capacity that meets the target is ${int(t.recommendation.capacity)} sessions${members(p, t.recommendation.members)}; ` +
+      `there ${dayRisk(r, t.recommendation.outcome)}.`;
     if (p.growth) {
       const g = p.growth;
       text +=
-        ` With ${variantLabel(g)}: ${int(g.recommendation.capacity)}${members(p, g.recommendation.members)}; ` +
+        ` With ${variantLabel(g)}: ${int(g.recommendation.capacity)} sessions${members(p, g.recommendation.members)}; ` +
         `today's capacity would refuse ${pct(g.current.refusedShare)}.`;
     }
     text += ` Erlang B for the busy hour alone says ${variants(p)
@@ -108,7 +126,17 @@ function recommendationTable(r: PlanResult): Table {
 
 function candidateTable(r: PlanResult, p: PoolPlan, v: VariantResult): Table {
   return {
-    head: ['capacity', `refused ${windowWords(r)}`, '95 % of days', 'refused in busy hour', 'Erlang B, busy hour', 'refused over the day', 'gave up (of employees)', 'days meeting target'],
+    // The target window's column first; the other window once (not the same column twice).
+    head: [
+      'capacity',
+      `refused ${windowWords(r)}`,
+      '95 % of days',
+      'worst day',
+      r.target.window === 'busy-hour' ? 'refused over the day' : 'refused in the busy hour',
+      'Erlang B, busy hour',
+      'gave up (of employees)',
+      'days meeting target',
+    ],
     align: ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     rows: v.candidates.map((c) => {
       const tags = [c.capacity === p.pool.capacity ? 'today' : '', c.capacity === v.recommendation.capacity ? 'recommended' : ''].filter(Boolean).join(', ');
@@ -116,9 +144,9 @@ function candidateTable(r: PlanResult, p: PoolPlan, v: VariantResult): Table {
         `${int(c.capacity)}${tags ? ` (${tags})` : ''}`,
         pct(c.refusedShare),
         `${pct(c.refusedShareBand[0])}–${pct(c.refusedShareBand[1])}`,
-        pct(c.refusedShareBusyHour),
+        pct(c.worstDay),
+        pct(r.target.window === 'busy-hour' ? c.refusedShareDay : c.refusedShareBusyHour),
         pct(c.erlangB),
-        pct(c.refusedShareDay),
         pct(c.gaveUpShare),
         `${c.daysMeetingTarget} of ${r.replications}`,
       ];

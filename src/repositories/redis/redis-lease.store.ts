@@ -36,7 +36,7 @@ import {
 } from './lease-scripts';
 import { changesOf, expiredOf, grantOf, outcomeOf, ticketOf, type RawChange, type RawGrant, type RawTicket } from './script-codes';
 import { registerScript } from './script-loader';
-import { ReplicaAck } from './replica-ack';
+import { ReplicaAck, type AckReplicas } from './replica-ack';
 
 /**
  * Idempotency memos outlive their logical TTL by this much when a test clock is
@@ -49,8 +49,13 @@ const LAYER_WRITE_TRIES = 20;
 
 export interface RedisLeaseStoreOptions extends LeaseStoreOptions {
   keyPrefix: string;
-  /** Confirm writes only once this many replicas have them (WAIT); 0 or unset = once the master has them. */
-  ack?: { replicas: number; timeoutMs: number };
+  /**
+   * Confirm writes only once this many replicas have them (WAIT); 0 or unset = once the master has
+   * them; 'all' = every replica that could be promoted (`knownReplicas` on Sentinel, the slot table on a Cluster).
+   */
+  ack?: { replicas: AckReplicas; timeoutMs: number; knownReplicas?: () => number | null };
+  /** Called by close(), for what was started with the store (the Sentinel replica count). */
+  onClose?: () => void;
 }
 
 /**
@@ -69,7 +74,7 @@ export class RedisLeaseStore implements LeaseStore {
     private readonly options: RedisLeaseStoreOptions,
   ) {
     for (const script of leaseScripts) registerScript(redis, script);
-    this.ack = new ReplicaAck(redis, options.ack?.replicas ?? 0, options.ack?.timeoutMs ?? 500);
+    this.ack = new ReplicaAck(redis, options.ack?.replicas ?? 0, options.ack?.timeoutMs ?? 500, options.ack?.knownReplicas);
   }
 
   private readonly ack: ReplicaAck;
@@ -454,6 +459,7 @@ export class RedisLeaseStore implements LeaseStore {
   async close(): Promise<void> {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.options.onClose?.();
     await this.redis.quit();
   }
 
