@@ -23,12 +23,13 @@ describe('RedisLeaseStore: confirmed means replicated', () => {
   const prefix = newPrefix();
 
   beforeAll(async () => {
-    master = await startRedisServer(6386);
+    // No 5 s wait for more replicas before a full sync (Redis 7's repl-diskless-sync-delay default).
+    master = await startRedisServer(6386, ['--repl-diskless-sync-delay', '0']);
     replica = await startRedisServer(6387, ['--replicaof', '127.0.0.1', '6386']);
     admin = connect(6386);
     const r = connect(6387);
     for (let i = 0; (await r.info('replication')).includes('master_link_status:down'); i++) {
-      if (i > 100) throw new Error('replica did not sync');
+      if (i > 400) throw new Error('replica did not sync within 20 s');
       await new Promise((res) => setTimeout(res, 50));
     }
     r.disconnect();
