@@ -51,6 +51,7 @@ import { reclaim } from './phases/reclaim';
 import { logonStorm } from './phases/storm';
 import { admissionThroughput } from './phases/throughput';
 import { workerScaling } from './phases/workers';
+import { durabilityBench, renderDurability } from './durability.bench';
 
 export type { Baselines, BenchResult, BrokerFigures, KeepAliveStormFigures, Settings, WorkerScaling } from './lib/types';
 
@@ -75,6 +76,7 @@ function settingsFrom(argv: string[]): Settings {
       commit: { type: 'string' },
       workers: { type: 'string' },
       'no-keep-alive-storm': { type: 'boolean', default: false },
+      'no-durability': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -104,6 +106,7 @@ function settingsFrom(argv: string[]): Settings {
       ? null
       : { logonSeconds: quick ? 10 : 60, logonsPerSecond: Math.round((500 * held) / 60000), renewEverySeconds: 40, tailSeconds: quick ? 5 : 20 },
     workers: (values.workers ?? (store === 'memory' ? '' : '1,2')).split(',').filter(Boolean).map(Number),
+    durability: store !== 'memory' && !values['no-durability'],
   };
 }
 
@@ -295,18 +298,29 @@ async function main(): Promise<void> {
     redis.client.disconnect();
     await stop(redisServer);
   }
+  // The safe mode (writes confirmed by a replica, docs/guarantees.md) beside the fast one, on a master + replica of its own.
+  let durability: string | null = null;
+  if (s.durability) {
+    try {
+      durability = renderDurability(await durabilityBench(s.quick ? 5_000 : 20_000, 64, s.quick ? 1 : 3));
+    } catch (e) {
+      failures.push({ store: 'redis durability', error: (e as Error).message });
+      log(`durability: FAILED — ${(e as Error).message}`);
+    }
+  }
 
   machine.loadAverageAfter = os.loadavg().map((x) => Math.round(x * 100) / 100);
   const rev = spawnSync('git', ['rev-parse', '--short', s.commit ?? 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || 'unknown';
   const revision = s.commit ? rev : `working tree on ${rev}`;
   const result: BenchResult = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), revision, machine, settings: s, brokers, failures, ...(workers ? { workers } : {}) };
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const md = renderMarkdown(result, targetsOf(result));
+  const durabilitySection = durability ? `\n## Durability: the safe mode beside the fast one (store level, master + replica)\n\n${durability}\n` : '';
+  const md = renderMarkdown(result, targetsOf(result)) + durabilitySection;
   for (const name of [`bench-${stamp}`, 'latest']) {
     writeFileSync(join(OUT, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
     writeFileSync(join(OUT, `${name}.md`), md);
   }
-  process.stdout.write('\n' + renderTable(result, targetsOf(result)) + '\n');
+  process.stdout.write('\n' + renderTable(result, targetsOf(result)) + '\n' + durabilitySection);
   log(`results: bench-results/bench-${stamp}.json and .md (also latest.json, latest.md)`);
   if (failures.length > 0) process.exitCode = 1;
 }

@@ -22,6 +22,8 @@ export interface Settings {
   keepAliveStorm?: { logonSeconds: number; logonsPerSecond: number; renewEverySeconds: number; tailSeconds: number } | null;
   /** Worker counts measured over the Redis store (BROKER_WORKERS); none = not measured. */
   workers?: number[];
+  /** Measure the safe mode (REDIS_ACK_REPLICAS) beside the fast one (bench/durability.bench.ts). */
+  durability?: boolean;
 }
 
 export interface BrokerFigures {
