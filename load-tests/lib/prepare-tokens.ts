@@ -16,7 +16,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mintToken } from '../../src/auth/token-minter';
 import { ConfigError, loadAppConfig, type AppConfig } from '../../src/config/config.loader';
-import { poolSpecsFromConfig } from '../../src/domain/pool-spec';
+import { poolSpecsFromConfig } from '../../src/config/pool-specs';
 import { allocateEmployees, employeeSubject, interleaveAgencies } from './employees.js';
 
 export const TOKENS_FORMAT = 'telework-broker-loadtest-tokens/1';

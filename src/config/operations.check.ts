@@ -1,8 +1,9 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { applyOverrides, poolSpecProblems } from '../domain/pool-overrides';
-import { poolSpecsFromConfig } from '../domain/pool-spec';
-import { overridesAtStart, windowsFromConfig } from '../domain/schedule';
+import { poolSpecsFromConfig } from './pool-specs';
+import { overridesAtStart } from '../domain/schedule';
+import { windowsFromConfig } from './schedule-windows';
 import type { BrokerConfig } from './broker-config.schema';
 
 /**

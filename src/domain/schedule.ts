@@ -1,5 +1,4 @@
 import { CronExpressionParser } from 'cron-parser';
-import type { PlanChanges, SchedulesConfig } from '../config/operations.schema';
 import type { MemberOverride, PoolOverrides } from './pool-overrides';
 import type { MemberState } from './pool-spec';
 
@@ -45,47 +44,6 @@ export interface ScheduledStep {
 /** The author of member states a window sets. */
 export const scheduleAuthor = (windowId: string): string => `schedule:${windowId}`;
 
-/** Every window of the configuration, capacity plans first, in config order. */
-export function windowsFromConfig(schedules: SchedulesConfig): ScheduledWindow[] {
-  const tz = schedules.timezone;
-  return [
-    ...schedules.capacityPlans.map(
-      (p): ScheduledWindow => ({
-        id: p.id,
-        kind: 'capacity-plan',
-        pool: p.pool,
-        timezone: tz,
-        startCron: cronAt(p.days, p.from),
-        endCron: cronAt(endDays(p.days, p.from, p.to), p.to),
-        changes: changesOfPlan(p.set),
-        reason: `capacity plan ${p.id}`,
-      }),
-    ),
-    ...schedules.maintenanceWindows.map(
-      (w): ScheduledWindow => ({
-        id: w.id,
-        kind: 'maintenance-window',
-        pool: w.pool,
-        timezone: tz,
-        startCron: cronAt(w.days, w.from),
-        endCron: cronAt(endDays(w.days, w.from, w.to), w.to),
-        changes: { members: Object.fromEntries(w.members.map((m) => [m, { state: w.state }])) },
-        reason: w.reason ?? `maintenance window ${w.id}`,
-      }),
-    ),
-  ];
-}
-
-export function changesOfPlan(set: PlanChanges): WindowChanges {
-  const c: WindowChanges = {};
-  if (set.licenceLimit !== undefined) c.licenceLimit = set.licenceLimit;
-  if (set.perEmployeeLimit !== undefined) c.perEmployeeLimit = set.perEmployeeLimit;
-  if (set.maxSessionMinutes !== undefined) c.maxSessionMs = set.maxSessionMinutes === null ? null : set.maxSessionMinutes * 60_000;
-  if (set.members) c.members = structuredClone(set.members);
-  if (set.agencies) c.agencies = structuredClone(set.agencies);
-  return c;
-}
-
 /** `HH:MM[:SS]` on these weekdays as a six-field cron expression. */
 export function cronAt(days: readonly Weekday[], time: string): string {
   const [h, m, s = '0'] = time.split(':');
@@ -94,7 +52,7 @@ export function cronAt(days: readonly Weekday[], time: string): string {
 }
 
 /** A window whose end is at or before its start ends the next day. */
-function endDays(days: readonly Weekday[], from: string, to: string): Weekday[] {
+export function endDays(days: readonly Weekday[], from: string, to: string): Weekday[] {
   if (seconds(to) > seconds(from)) return [...days];
   return days.map((d) => weekdays[(weekdays.indexOf(d) + 1) % 7]!);
 }

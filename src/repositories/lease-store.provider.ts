@@ -1,7 +1,7 @@
 import { Logger, type Provider } from '@nestjs/common';
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import type { AppConfig, RedisTarget } from '../config/config.loader';
-import { poolSpecsFromConfig } from '../domain/pool-spec';
+import { poolSpecsFromConfig } from '../config/pool-specs';
 import { ConfigRepository } from './config.repository';
 import { LEASE_STORE, type LeaseStore, type LeaseStoreOptions } from './lease-store';
 import { MemoryLeaseStore } from './memory/memory-lease.store';

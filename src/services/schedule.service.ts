@@ -5,12 +5,12 @@ import {
   scheduleAuthor,
   stepInForce,
   stepName,
-  windowsFromConfig,
   type ScheduledStep,
   type ScheduledWindow,
 } from '../domain/schedule';
 import { BrokerError } from '../errors/error-codes';
 import { ClockRepository } from '../repositories/clock.repository';
+import { windowsFromConfig } from '../config/schedule-windows';
 import { ConfigRepository } from '../repositories/config.repository';
 import { CronRepository } from '../repositories/cron.repository';
 import { LEASE_STORE, type AuditPort, type JobClaimPort } from '../repositories/lease-store';

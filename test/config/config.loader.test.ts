@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadAppConfig } from '../../src/config/config.loader';
-import { poolSpecsFromConfig } from '../../src/domain/pool-spec';
+import { poolSpecsFromConfig } from '../../src/config/pool-specs';
 import { configuredCapacity } from '../../src/config/broker-config.schema';
 
 const ROOT = resolve(__dirname, '..', '..');

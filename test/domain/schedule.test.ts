@@ -1,5 +1,6 @@
 import { schedulesSchema } from '../../src/config/operations.schema';
-import { cronAt, lastOccurrence, overridesAtEnd, overridesAtStart, stepInForce, stepName, windowsFromConfig } from '../../src/domain/schedule';
+import { cronAt, lastOccurrence, overridesAtEnd, overridesAtStart, stepInForce, stepName } from '../../src/domain/schedule';
+import { windowsFromConfig } from '../../src/config/schedule-windows';
 
 const schedules = schedulesSchema.parse({
   timezone: 'Europe/Berlin',

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { allocateEmployees, apportion, countByAgency, employeeSubject, interleaveAgencies } from '../../load-tests/lib/employees.js';
 import { loadYamlFile } from '../../src/config/config.loader';
 import { brokerConfigSchema } from '../../src/config/broker-config.schema';
-import { poolSpecsFromConfig } from '../../src/domain/pool-spec';
+import { poolSpecsFromConfig } from '../../src/config/pool-specs';
 
 const vpn = poolSpecsFromConfig(loadYamlFile('config/broker.yaml', brokerConfigSchema)).find((p) => p.id === 'vpn-statenet')!;
 

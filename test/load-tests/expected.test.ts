@@ -3,7 +3,7 @@ import { expectedHeld, expectedHeldByClass, headroomAbove, poolCapacity, renewal
 import { allocateEmployees, countByAgency, interleaveAgencies } from '../../load-tests/lib/employees.js';
 import { loadYamlFile } from '../../src/config/config.loader';
 import { brokerConfigSchema } from '../../src/config/broker-config.schema';
-import { poolSpecsFromConfig } from '../../src/domain/pool-spec';
+import { poolSpecsFromConfig } from '../../src/config/pool-specs';
 
 interface Share {
   id: string;

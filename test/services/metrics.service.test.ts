@@ -1,7 +1,7 @@
 import type { Grant } from '../../src/domain/grant';
 import { brokerConfigSchema, type BrokerConfigInput } from '../../src/config/broker-config.schema';
 import type { AppConfig } from '../../src/config/config.loader';
-import { poolSpecsFromConfig } from '../../src/domain/pool-spec';
+import { poolSpecsFromConfig } from '../../src/config/pool-specs';
 import { ConfigRepository } from '../../src/repositories/config.repository';
 import { MemoryLeaseStore } from '../../src/repositories/memory/memory-lease.store';
 import { MetricsRepository } from '../../src/repositories/metrics.repository';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { BrokerConfig } from '../../src/config/broker-config.schema';
 import type { AppConfig } from '../../src/config/config.loader';
-import { poolSpecsFromConfig } from '../../src/domain/pool-spec';
+import { poolSpecsFromConfig } from '../../src/config/pool-specs';
 import { ClockRepository } from '../../src/repositories/clock.repository';
 import { ConfigRepository } from '../../src/repositories/config.repository';
 import { CronRepository, type CronJob } from '../../src/repositories/cron.repository';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { Principal } from '../../src/auth/principal';
-import { poolSpecsFromConfig } from '../../src/domain/pool-spec';
+import { poolSpecsFromConfig } from '../../src/config/pool-specs';
 import { ConfigRepository } from '../../src/repositories/config.repository';
 import type { LeaseStore } from '../../src/repositories/lease-store';
 import { MemoryLeaseStore } from '../../src/repositories/memory/memory-lease.store';

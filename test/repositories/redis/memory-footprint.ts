@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import Redis from 'ioredis';
 import { loadAppConfig } from '../../../src/config/config.loader';
-import { poolSpecsFromConfig } from '../../../src/domain/pool-spec';
+import { poolSpecsFromConfig } from '../../../src/config/pool-specs';
 import { poolKeys } from '../../../src/repositories/redis/keys';
 import { RedisLeaseStore } from '../../../src/repositories/redis/redis-lease.store';
 import { startRedisServer } from './redis-test-utils';
