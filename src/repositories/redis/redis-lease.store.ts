@@ -266,14 +266,14 @@ export class RedisLeaseStore implements LeaseStore {
     const key = claimKey(this.options.keyPrefix, name);
     const claimed = (await this.redis.set(key, 'claimed', 'PX', Math.max(1, Math.floor(ttlMs)), 'NX')) === 'OK';
     // A claim a failover could discard would let a second replica run the job: confirm it like any write.
-    if (claimed) await this.ack.confirm(key);
+    if (claimed && this.ack.enabled) await this.ack.confirm(key);
     return claimed;
   }
 
   async completeJob(name: string, keepMs: number): Promise<void> {
     const key = claimKey(this.options.keyPrefix, name);
     await this.redis.set(key, 'done', 'PX', Math.max(1, Math.floor(keepMs)));
-    await this.ack.confirm(key);
+    if (this.ack.enabled) await this.ack.confirm(key);
   }
 
   async getPoolSpec(pool: string): Promise<PoolSpec | null> {
@@ -470,7 +470,7 @@ export class RedisLeaseStore implements LeaseStore {
    */
   private async acked<T>(pool: string, write: Promise<T>): Promise<T> {
     const reply = await write;
-    await this.ack.confirm(this.base(pool));
+    if (this.ack.enabled) await this.ack.confirm(this.base(pool));
     return reply;
   }
 
