@@ -37,12 +37,7 @@ import {
 } from './lib/k6/broker.js';
 import { scenarioSetup } from './lib/k6/scenario.js';
 
-const base = scenarioSetup(__ENV, (f) => open(f), { name: 'TARGET', fallback: 60000 });
-const { S, tokens, api } = base;
-const TARGET = base.n;
-const RENEW_INTERVAL = base.renewInterval;
-const LEASE_TTL = base.leaseTtl;
-const KEEPALIVE_VUS = base.keepAliveVUs;
+const { S, tokens, api, n: TARGET, renewInterval: RENEW_INTERVAL, leaseTtl: LEASE_TTL, keepAliveVUs: KEEPALIVE_VUS } = scenarioSetup(__ENV, (f) => open(f), { name: 'TARGET', fallback: 60000 });
 const STORM = durationFrom(__ENV, 'STORM_DURATION', '10m', { min: 10 });
 const HOLD = durationFrom(__ENV, 'HOLD', '2m', { min: 0 });
 const SETTLE = durationFrom(__ENV, 'SETTLE', '15s', { min: 0 });

@@ -43,12 +43,7 @@ import {
 } from './lib/k6/broker.js';
 import { scenarioSetup } from './lib/k6/scenario.js';
 
-const base = scenarioSetup(__ENV, (f) => open(f), { name: 'DEMAND', fallback: 66000, min: 2 });
-const { S, tokens, api } = base;
-const DEMAND = base.n;
-const RENEW_INTERVAL = base.renewInterval;
-const LEASE_TTL = base.leaseTtl;
-const KEEPALIVE_VUS = base.keepAliveVUs;
+const { S, tokens, api, n: DEMAND, renewInterval: RENEW_INTERVAL, leaseTtl: LEASE_TTL, keepAliveVUs: KEEPALIVE_VUS } = scenarioSetup(__ENV, (f) => open(f), { name: 'DEMAND', fallback: 66000, min: 2 });
 const RATE = intFrom(__ENV, 'ARRIVAL_RATE', 350, { min: 1 });
 const WAITING = intFrom(__ENV, 'WAITING', Math.min(2000, Math.floor(DEMAND / 10)), { min: 0, max: DEMAND });
 const WAITING_DURATION = durationFrom(__ENV, 'WAITING_DURATION', '30s', { min: 5 });

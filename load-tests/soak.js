@@ -32,12 +32,7 @@ import {
 } from './lib/k6/broker.js';
 import { scenarioSetup } from './lib/k6/scenario.js';
 
-const base = scenarioSetup(__ENV, (f) => open(f), { name: 'TARGET', fallback: 30000 });
-const { S, tokens, api } = base;
-const TARGET = base.n;
-const RENEW_INTERVAL = base.renewInterval;
-const LEASE_TTL = base.leaseTtl;
-const KEEPALIVE_VUS = base.keepAliveVUs;
+const { S, tokens, api, n: TARGET, renewInterval: RENEW_INTERVAL, leaseTtl: LEASE_TTL, keepAliveVUs: KEEPALIVE_VUS } = scenarioSetup(__ENV, (f) => open(f), { name: 'TARGET', fallback: 30000 });
 const SOAK = durationFrom(__ENV, 'SOAK', '2h', { min: 60 });
 const CHURN = intFrom(__ENV, 'CHURN', 20, { min: 0 });
 const PARALLEL = intFrom(__ENV, 'SETUP_PARALLEL', 100, { min: 1, max: 1000 });
