@@ -8,8 +8,8 @@
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import type { PoolSpec } from '../src/domain/pool-spec';
 import { RedisLeaseStore } from '../src/repositories/redis/redis-lease.store';
+import { member, poolSpec, share } from '../test/support/pool-spec';
 import { freePort, REDIS_PORTS, sleep, startRedis, stop } from './lib/processes';
 
 export interface ModeFigures {
@@ -23,19 +23,8 @@ export interface ModeFigures {
   cpuUsPerPair: number;
 }
 
-function pool(capacity: number): PoolSpec {
-  return {
-    id: 'bench',
-    kind: 'vpn',
-    strategy: 'breadth-first',
-    licenceLimit: null,
-    perEmployeeLimit: 1,
-    leaseTtlMs: 120_000,
-    retryAfterSeconds: 30,
-    members: [{ id: 'gw-01', state: 'active', maxSessions: capacity }],
-    agencies: [{ id: 'a', guaranteed: 0, maximum: capacity }],
-  };
-}
+/** One pool with room for every worker's grant (the store tests' builder). */
+const pool = (capacity: number) => poolSpec({ id: 'bench', members: [member('gw-01', capacity)], agencies: [share('a', 0, capacity)] });
 
 function quantile(sorted: number[], q: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
