@@ -348,6 +348,11 @@ describe.each([
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
+  // These flows wait out a 4 s check-in period and take some forty browser steps; on the 2-core CI
+  // machine beside the fault and fuzz suites the Redis variant once took over 30 s (cause not yet
+  // found: docs/development.md, "Known flakes"). The bound is wider, the assertions are the same.
+  jest.setTimeout(90_000);
+
   it('full pool: the second employee waits in line, keeps the place while the page is open, sees the offer live when the first ends, and claims it', async () => {
     const first = await context.newPage();
     const firstProblems = problemsOf(first);
