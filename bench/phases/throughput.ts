@@ -1,19 +1,20 @@
 /** Phase 4, the highest admission throughput: grant + release pairs, unthrottled, at HELD − connections held. */
 import { Tracked } from '../lib/load';
 import type { BrokerFigures } from '../lib/types';
-import { auth, cpuMeter, grantBody, json, log, reconcile, renewalRound, type PhaseContext } from './context';
+import { auth, cpuMeter, grantBody, inBatches, json, log, reconcile, renewalRound, ROTATION, type PhaseContext } from './context';
 
 export async function admissionThroughput(ctx: PhaseContext, churnQueue: number[]): Promise<BrokerFigures['throughput']> {
   const { s, tokens, held, recorder } = ctx;
   await renewalRound(ctx);
-  const free: number[] = [];
-  for (let k = 0; k < s.throughputConnections && churnQueue.length > 0; k++) {
-    const e = churnQueue.shift()!;
+  // The churning employees first, then any that hold a session, up to ROTATION (or HELD).
+  const churning = new Set(churnQueue);
+  const others = held.ids.flatMap((id, e) => (id && !churning.has(e) ? [e] : []));
+  const employees = [...churnQueue.filter((e) => held.ids[e]), ...others].slice(0, Math.max(s.throughputConnections, Math.min(ROTATION, s.held / 2)));
+  await inBatches(employees, 32, async (e) => {
     await fetch(`${ctx.base}/v1/grants/${held.ids[e]}`, { method: 'DELETE', headers: auth(tokens.employees[e]!.token) });
     held.clear(e);
-    free.push(e);
-  }
-  const employees = free.slice();
+  });
+  const free = employees.slice();
   log(`${ctx.store}: admission throughput, grant + release pairs over ${s.throughputConnections} connections for ${s.throughputSeconds} s`);
   const tp = new Tracked(recorder);
   const cpu = cpuMeter(ctx.pid);
@@ -60,7 +61,8 @@ export async function admissionThroughput(ctx: PhaseContext, churnQueue: number[
   const release = recorder.summary('tp-release');
   const used = cpu.stop(seconds, grant.count + release.count);
   // Back to HELD held before the next phase (some answers were in flight when autocannon stopped).
-  for (const e of employees) await reconcile(ctx, e);
+  await inBatches(employees, 32, (e) => reconcile(ctx, e));
+  if (grant.errors + release.errors > 0) log(`${ctx.store}: throughput answers other than 201/204 — grant ${recorder.statusText('tp-grant')}, release ${recorder.statusText('tp-release')}`);
   return {
     seconds,
     connections: s.throughputConnections,

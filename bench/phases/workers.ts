@@ -9,7 +9,7 @@ import type { TokensFile } from '../../load-tests/lib/prepare-tokens';
 import { OpRecorder, Tracked } from '../lib/load';
 import { sleep, startNode, stop, treeCpuSeconds } from '../lib/processes';
 import type { Settings, WorkerScaling } from '../lib/types';
-import { auth, grantBody, json, log } from './context';
+import { auth, grantBody, json, log, ROTATION } from './context';
 
 export async function workerScaling(
   s: Settings,
@@ -30,7 +30,7 @@ export async function workerScaling(
       log(`redis, ${workers} worker(s): grant + release pairs over ${s.throughputConnections} connections for ${s.throughputSeconds} s`);
       const recorder = new OpRecorder();
       const tp = new Tracked(recorder);
-      const free = Array.from({ length: s.throughputConnections * 2 }, (_, e) => e);
+      const free = Array.from({ length: Math.max(s.throughputConnections * 2, Math.min(ROTATION, tokens.employees.length)) }, (_, e) => e);
       const cpu0 = treeCpuSeconds(broker.child.pid!);
       const start = performance.now();
       await tp.run({
@@ -72,6 +72,7 @@ export async function workerScaling(
       const g = recorder.summary('grant');
       const r = recorder.summary('release');
       const requests = g.count + r.count;
+      if (g.errors + r.errors > 0) log(`redis, ${workers} worker(s): answers other than 201/204 — grant ${recorder.statusText('grant')}, release ${recorder.statusText('release')}`);
       out.push({
         workers,
         pairsPerSecond: (g.count - g.errors) / seconds,

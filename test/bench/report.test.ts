@@ -100,6 +100,14 @@ describe('benchmark report', () => {
     expect(miscounted.find((c) => c.name === 'keep-alive storm: sessions lost')!.met).toBe(false);
   });
 
+  it('does not judge CPU and throughput from a throughput phase that met refusals (rate limits) instead of admissions', () => {
+    const b = broker('redis');
+    const refused = targetsOf(result([{ ...b, throughput: { ...b.throughput, errors: 22_000, brokerCpuPerRequestUs: 60 } }]));
+    expect(refused.find((c) => c.name === 'broker CPU per admission request')).toMatchObject({ value: '60 µs (22,000 refused: not valid)', met: null });
+    expect(refused.find((c) => c.name === 'admission throughput / bare Fastify')!.met).toBeNull();
+    expect(refused.find((c) => c.name === 'admission throughput / redis-semaphore')!.met).toBeNull();
+  });
+
   it('counts a run that never reached zero as a missed reclaim, and errors in the storm as a miss', () => {
     const checks = targetsOf(
       result([broker('redis', { reclaim: { leases: 60000, secondsAfterLastExpiry: null, secondsAfterFirstExpiry: null, leftAfterWait: 12 }, storm: { ...broker('redis').storm, errors: 3 } })]),
