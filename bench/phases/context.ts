@@ -103,9 +103,9 @@ export async function reconcile(ctx: PhaseContext, e: number): Promise<void> {
 
 /**
  * How many employees a throughput phase rotates through. Each principal has its own `grants` rate
- * budget (50 per 10 s per route by default, docs/security.md): 32 connections cycling 32 employees
- * would measure 429s, not admissions. 2,000 in turn keep each below 3 grants a second up to
- * 6,000 pairs/s.
+ * budget (50 requests per 10 s by default, docs/security.md), and a grant + release pair spends two:
+ * 32 connections cycling 32 employees would measure 429s, not admissions. 2,000 in turn stay within
+ * their budgets up to 5,000 pairs/s.
  */
 export const ROTATION = 2_000;
 
