@@ -1,30 +1,46 @@
 /**
  * Morning logon storm: employees log on along a working morning's arrival
  * curve (load-tests/lib/curves.js, 05:30–10:30), compressed into
- * STORM_DURATION, up to TARGET concurrent grants; each client then keeps its
- * session alive with heartbeats. At the peak the broker's own count must be
- * TARGET; latency, unexpected answers, refusals and dropped iterations have
- * thresholds that fail the run.
+ * STORM_DURATION, up to TARGET concurrent grants. The sessions are kept alive
+ * one of two ways (KEEPALIVE, load-tests/README.md "Keeping sessions alive"):
+ *
+ * - clients (the default): each client heartbeats its own session every
+ *   RENEW_INTERVAL — TARGET ÷ RENEW_INTERVAL requests per second;
+ * - gateways: one VU per member plays its gateway agent, which lists the
+ *   member's live grants and bulk-renews every one of them every
+ *   RENEW_INTERVAL — 2 requests per member per interval, each renewal
+ *   carrying the member's share of the sessions. A session an agent saw
+ *   that the broker later no longer lists counts as lost.
+ *
+ * At the peak the broker's own count must be TARGET; latency, unexpected
+ * answers, refusals, lost sessions and dropped iterations have thresholds
+ * that fail the run.
  *
  *   npm run loadtest:prepare -- --count 60000
  *   k6 run load-tests/logon-storm.js                       # 60,000 in 10 minutes against 127.0.0.1:8080
  *   k6 run -e TARGET=6000 -e STORM_DURATION=2m load-tests/logon-storm.js
+ *   k6 run -e KEEPALIVE=gateways load-tests/logon-storm.js  # kept alive by the gateway agents' bulk renewals
  *
  * Environment: BASE_URL, POOL, TOKENS, CLIENT_ID, TARGET (60000), STORM_DURATION (10m),
  * HOLD (2m, at the peak after the storm), RENEW_INTERVAL (40s), LEASE_TTL (120s, the pool's),
  * KEEPALIVE_VUS (from the renewals per second: sessions ÷ RENEW_INTERVAL × P95_MS × 2), VUS / MAX_VUS (logon VUs), P95_MS / P99_MS, MAX_ERROR_RATE, MAX_DROPPED, SETTLE (15s),
  * WAIT_MAX (120s: a logon put in line because it came faster than the broker's admission rate
- * checks in and claims its seat; the default 10-minute storm stays below the sample's 400/s).
+ * checks in and claims its seat; the default 10-minute storm stays below the sample's 400/s),
+ * KEEPALIVE (clients|gateways), with gateways: AGENT_VUS (one per member), BULK_P95_MS / BULK_P99_MS
+ * (250 / 500: the listing and the bulk renewal of one member's share, 5,000 ids at 60,000 on 12 members).
  */
 import exec from 'k6/execution';
 import { check } from 'k6';
-import { durationFrom } from './lib/env.js';
+import { choiceFrom, durationFrom, intFrom, numberFrom } from './lib/env.js';
 import { MORNING_LOGON, arrivalPlan, arrivedBy, k6RampingFields } from './lib/curves.js';
 import { renewalIntervalProblem } from './lib/expected.js';
+import { gatewayThresholds, KEEPALIVE_MODES, keepAliveLoad } from './lib/keep-alive.js';
 import {
   baseThresholds,
   demandOf,
   expectedFor,
+  gatewayAgents,
+  gatewayAgentsScenario,
   grantOutcome,
   keepAlive,
   keepAliveScenario,
@@ -46,8 +62,24 @@ const WAIT_MAX = durationFrom(__ENV, 'WAIT_MAX', '120s', { min: 1 });
 // Clients start renewing a little after they logged on, so a late logon is never taken for a lost session.
 const LAG = Math.min(10, RENEW_INTERVAL / 2);
 
+const KEEPALIVE = choiceFrom(__ENV, 'KEEPALIVE', 'clients', KEEPALIVE_MODES);
+const AGENTS = tokens.meta.gatewayAgents;
+const MEMBERS = Object.keys(AGENTS);
+const AGENT_VUS = intFrom(__ENV, 'AGENT_VUS', MEMBERS.length, { min: 1, max: MEMBERS.length });
+const BULK_P95_MS = numberFrom(__ENV, 'BULK_P95_MS', 250, { min: 1 });
+const BULK_P99_MS = numberFrom(__ENV, 'BULK_P99_MS', 500, { min: 1 });
+const LOAD = keepAliveLoad(KEEPALIVE, TARGET, MEMBERS.length, RENEW_INTERVAL);
+
 const logons = arrivalPlan(MORNING_LOGON, { total: TARGET, durationSeconds: STORM });
 const RUN = STORM + SETTLE + HOLD;
+
+// Clients heartbeat their own sessions, or each member's gateway agent renews all it carries.
+const keepAliveScenarios =
+  KEEPALIVE === 'clients' ? { keepalive: keepAliveScenario(KEEPALIVE_VUS, 0, RUN) } : { agents: gatewayAgentsScenario(AGENT_VUS, 0, RUN) };
+const keepAliveThresholds =
+  KEEPALIVE === 'clients'
+    ? latencyThresholds(S, 'keepalive', 'heartbeat')
+    : { ...gatewayThresholds('agents', BULK_P95_MS, BULK_P99_MS), 'checks{scenario:agents}': ['rate==1'] };
 
 export const options = {
   scenarios: {
@@ -59,14 +91,14 @@ export const options = {
       gracefulStop: '30s',
       exec: 'logon',
     },
-    keepalive: keepAliveScenario(KEEPALIVE_VUS, 0, RUN),
+    ...keepAliveScenarios,
     peak: onceAt(STORM + 5, 'checkPeak', SETTLE + 60),
     monitor: monitorScenario(RUN),
   },
   thresholds: {
     ...baseThresholds(S),
     ...latencyThresholds(S, 'logons', 'grant'),
-    ...latencyThresholds(S, 'keepalive', 'heartbeat'),
+    ...keepAliveThresholds,
     'grants_refused{scenario:logons}': ['count==0'],
     sessions_lost: ['count==0'],
     'checks{scenario:logons}': ['rate==1'],
@@ -83,7 +115,8 @@ export function setup() {
   }
   console.log(
     `logon storm: ${TARGET} employees in ${STORM}s (${logons.compression.toFixed(1)}x the real morning), peak ${logons.peakPerSecond.toFixed(0)} logons/s; ` +
-      `pool ${S.pool} has capacity ${snap.capacity}, ${snap.active} active before the storm`,
+      `pool ${S.pool} has capacity ${snap.capacity}, ${snap.active} active before the storm; ` +
+      `kept alive by the ${KEEPALIVE} (${LOAD.requestsPerSecond.toFixed(1)} requests/s${KEEPALIVE === 'gateways' ? `, ${LOAD.idsPerRenewal} ids per bulk renewal` : ''})`,
   );
   return { activeBefore: snap.active };
 }
@@ -106,6 +139,17 @@ export function keepAliveSessions() {
     intervalSeconds: RENEW_INTERVAL,
     endAt: started + RUN * 1000,
     range: (now) => [0, arrivedBy(MORNING_LOGON, TARGET, (now - started) / 1000 - LAG, STORM)],
+  });
+}
+
+/** KEEPALIVE=gateways: this VU's members' agents list and bulk-renew every grant on their member, every RENEW_INTERVAL. */
+export function gatewayKeepAlive() {
+  gatewayAgents(api, {
+    agents: AGENTS,
+    slot: exec.scenario.iterationInTest,
+    slots: AGENT_VUS,
+    intervalSeconds: RENEW_INTERVAL,
+    endAt: exec.scenario.startTime + RUN * 1000,
   });
 }
 

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nes
 import { Roles } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/principal';
-import { BulkRenewalDto, bulkRenewalBodySchema, BulkRenewalResultView, bulkRenewalResultSchema } from '../dtos/grant.dto';
+import { BulkRenewalDto, bulkRenewalBodySchema, BulkRenewalResultView, bulkRenewalResultSchema, MemberGrantsView, memberGrantsView, memberGrantsViewSchema } from '../dtos/grant.dto';
 import { PoolView } from '../dtos/pool.dto';
 import { IdPipe } from '../dtos/id.pipe';
 import { GrantService } from '../services/grant.service';
@@ -55,5 +55,20 @@ export class PoolsController {
     @Body() body: Readonly<BulkRenewalDto>, // validated by the route schema, not the ValidationPipe
   ): Promise<BulkRenewalResultView> {
     return this.grants.bulkRenew(who, pool, member, body.active, body.ended ?? []);
+  }
+
+  @Get(':pool/members/:member/grants')
+  @Roles('gateway-agent', 'operator')
+  @RouteSchema({ response: { 200: memberGrantsViewSchema } })
+  @ApiOperation({
+    summary: 'Gateway / session-host agent: the live grants on this member, ids and expiry only',
+    description:
+      'What the broker thinks this member carries: to reconcile with its tunnels after a restart, and to report them all in a bulk renewal. ' +
+      'Never who holds a grant. The member’s own agent and operators only; a read (no audit record, nothing renewed).',
+  })
+  @ApiResponse({ status: 200, type: MemberGrantsView })
+  @ApiProblems(400, 403, 404)
+  async memberGrants(@CurrentPrincipal() who: Principal, @Param('pool', IdPipe) pool: string, @Param('member', IdPipe) member: string): Promise<MemberGrantsView> {
+    return memberGrantsView(pool, member, await this.grants.listOnMember(who, pool, member));
   }
 }

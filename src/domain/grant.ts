@@ -29,6 +29,16 @@ export interface Grant {
   ttlMs: number;
 }
 
+/**
+ * A live lease as its member's gateway agent may see it: the grant id and when it expires, nothing
+ * about who holds it (no owner, agency or client; docs/security.md, "Who may do what").
+ */
+export interface MemberLease {
+  id: string;
+  /** Epoch milliseconds, store time. */
+  expiresAt: number;
+}
+
 /** What is left of a lease that a store reclaimed because nobody renewed it. */
 export interface ExpiredLease {
   id: string;

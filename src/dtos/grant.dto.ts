@@ -1,12 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { hasRole, type Principal } from '../auth/principal';
-import { GRANT_ID, type Grant } from '../domain/grant';
+import { GRANT_ID, type Grant, type MemberLease } from '../domain/grant';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /*
- * The hot routes (grant, heartbeat, release, bulk renewal, check-in) are validated and serialised by
+ * The hot routes (grant, heartbeat, release, bulk renewal, a member's grants, check-in) are validated and serialised by
  * Fastify from the JSON schemas below (compiled once by ajv and fast-json-stringify), not by
  * class-validator. The classes carry the same shapes for the OpenAPI document;
  * test/dtos/route-schemas.test.ts checks that the two agree.
@@ -109,6 +109,41 @@ export const bulkRenewalResultSchema = {
   },
   required: ['renewed', 'released', 'expired', 'unknown'],
 } as const;
+
+export class MemberGrantView {
+  @ApiProperty({ example: 'vpn-statenet.Q2hhbmdlTWVQ' }) id!: string;
+  @ApiProperty({ example: 1_795_762_920_000, description: 'Epoch milliseconds, store time: the lease ends then unless renewed' }) expiresAt!: number;
+}
+
+export class MemberGrantsView {
+  @ApiProperty({ example: 'vpn-statenet' }) pool!: string;
+  @ApiProperty({ example: 'gw-07' }) member!: string;
+  @ApiProperty({ description: 'Live grants on this member' }) count!: number;
+  @ApiProperty({ type: [MemberGrantView], description: 'Soonest expiry first; ids and expiry only, never who holds a grant' }) grants!: MemberGrantView[];
+}
+
+/** Serialises exactly these fields: nothing else of a lease can leave through this route. */
+export const memberGrantViewSchema = {
+  type: 'object',
+  properties: { id: { type: 'string' }, expiresAt: { type: 'number' } },
+  required: ['id', 'expiresAt'],
+} as const;
+
+export const memberGrantsViewSchema = {
+  type: 'object',
+  properties: {
+    pool: { type: 'string' },
+    member: { type: 'string' },
+    count: { type: 'number' },
+    grants: { type: 'array', items: memberGrantViewSchema },
+  },
+  required: ['pool', 'member', 'count', 'grants'],
+} as const;
+
+/** A member's live leases as its gateway agent is answered. */
+export function memberGrantsView(pool: string, member: string, leases: readonly MemberLease[]): MemberGrantsView {
+  return { pool, member, count: leases.length, grants: leases.map((l) => ({ id: l.id, expiresAt: l.expiresAt })) };
+}
 
 export class ProblemView {
   @ApiProperty({ example: 'urn:telework-broker:problem:pool-full' }) type!: string;

@@ -5,6 +5,7 @@ import type {
   Grant,
   GrantCommand,
   GrantResult,
+  MemberLease,
   PoolSnapshot,
   WaitingChange,
   WaitTicket,
@@ -51,6 +52,13 @@ export interface LeasePort {
 
   /** Live grants of one owner in one pool (read only). */
   listByOwner(pool: string, owner: string): Promise<Grant[]>;
+
+  /**
+   * Live leases of one member (not expired by store time), soonest expiry first, ties by id; read
+   * only (no audit record, no fencing token). What the member's gateway agent should be carrying:
+   * the ids it reconciles with its tunnels and reports in bulkRenew. 'unknown-pool', 'unknown-member'.
+   */
+  listByMember(pool: string, member: string): Promise<LeaseResult<MemberLease[]>>;
 
   /** A gateway agent's report: renew what it carries, release what ended, expire the rest (past the grace period). */
   bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>>;

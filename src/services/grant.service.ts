@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hasRole, type Principal } from '../auth/principal';
 import type { BulkRenewResult, ExpiredLease, Grant, GrantResult, WaitTicket } from '../domain/grant';
+import type { MemberLease } from '../domain/grant';
 import { GRANT_ID } from '../domain/grant';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
@@ -108,6 +109,18 @@ export class GrantService {
     if (counts.renewed > 0) this.events.emit('renewed', { pool, member, count: counts.renewed });
     this.events.emit('bulkRenewed', { pool, member, renewed: counts.renewed, released: counts.released, expired: counts.expired });
     return counts;
+  }
+
+  /**
+   * The live leases of one member, ids and expiry only: what its gateway agent should be carrying
+   * (to reconcile with its tunnels after a restart, and to report them all in a bulk renewal).
+   * The member's own agent and operators may read it.
+   */
+  async listOnMember(who: Principal, pool: string, member: string): Promise<MemberLease[]> {
+    if (!hasRole(who, 'operator') && !mayActFor(who, pool, member)) {
+      throw new BrokerError('forbidden', `only the agent of member ${pool}/${member} or an operator may list its grants`);
+    }
+    return this.unwrap(await this.call('listByMember', () => this.store.listByMember(pool, member)));
   }
 
   private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {

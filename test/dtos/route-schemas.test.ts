@@ -1,4 +1,4 @@
-import { bulkRenewalBodySchema, bulkRenewalResultSchema, createGrantBodySchema, grantViewSchema } from '../../src/dtos/grant.dto';
+import { bulkRenewalBodySchema, bulkRenewalResultSchema, createGrantBodySchema, grantViewSchema, memberGrantsViewSchema, memberGrantViewSchema } from '../../src/dtos/grant.dto';
 import { waitTicketViewSchema } from '../../src/dtos/waiting.dto';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -29,6 +29,8 @@ describe('route schemas and the OpenAPI document', () => {
     ['GrantView', grantViewSchema],
     ['BulkRenewalResultView', bulkRenewalResultSchema],
     ['WaitTicketView', waitTicketViewSchema],
+    ['MemberGrantsView', memberGrantsViewSchema],
+    ['MemberGrantView', memberGrantViewSchema],
   ])('%s: the same fields, required fields and patterns', (name, schema) => {
     const fromDoc = shape(component(name));
     const fromRoute = shape(schema);
@@ -46,6 +48,8 @@ describe('route schemas and the OpenAPI document', () => {
     expect(ref(doc.paths['/v1/grants/{id}/heartbeat'].post.responses['200'])).toBe('#/components/schemas/GrantView');
     expect(ref(doc.paths['/v1/pools/{pool}/members/{member}/renewals'].post.requestBody)).toBe('#/components/schemas/BulkRenewalDto');
     expect(ref(doc.paths['/v1/waiting/{id}/check-in'].post.responses['200'])).toBe('#/components/schemas/WaitTicketView');
+    expect(ref(doc.paths['/v1/pools/{pool}/members/{member}/grants'].get.responses['200'])).toBe('#/components/schemas/MemberGrantsView');
+    expect(doc.components.schemas.MemberGrantsView.properties.grants.items.$ref).toBe('#/components/schemas/MemberGrantView');
   });
 
   it('serialises a grant with the route schema: every field, nothing more', async () => {

@@ -23,10 +23,17 @@ class FakeBroker {
   readonly states = new Map<string, string>();
   readonly calls = new Map<string, number>();
   readonly tickets = new Set<string>();
+  /** Bulk renewals per grant id: which sessions the gateway agents renewed, and how often. */
+  readonly renewedByAgents = new Map<string, number>();
+  /** Grants the fake loses (drops without a release) once the clock reaches the time given. */
+  readonly losses: { at: number; ids: string[] }[] = [];
   private next = 0;
   constructor(
     readonly pool: ReturnType<typeof poolSpecsFromConfig>[number],
     readonly ttlMs: number,
+    /** Member → its gateway agent's token, and the operator's token, from the tokens file. */
+    readonly agents: Record<string, string>,
+    readonly operator: string,
   ) {}
 
   private answer(status: number, body: unknown, headers: Record<string, string> = {}): Answer {
@@ -88,6 +95,7 @@ class FakeBroker {
     const token = params?.headers?.Authorization?.slice('Bearer '.length) ?? '';
     const key = `${method} ${path.replace(/\/v1\/grants\/[^/]+/, '/v1/grants/:id').replace(/gw-\d+/, ':member')}`;
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
+    for (const l of this.losses) if (Date.now() >= l.at) for (const id of l.ids.splice(0)) if (this.grants.has(id)) this.drop(id);
     this.reap();
     let m: RegExpExecArray | null;
     if (method === 'POST' && path === '/v1/grants') {
@@ -127,6 +135,14 @@ class FakeBroker {
       this.drop(m[1]!);
       return this.answer(204, '');
     }
+    if (method === 'GET' && (m = /^\/v1\/pools\/[^/]+\/members\/([^/]+)\/grants$/.exec(path))) {
+      // As the broker answers: the live grants of that member only, ids and expiry, soonest first.
+      if (token !== this.agents[m[1]!] && token !== this.operator) return this.answer(403, { code: 'forbidden' });
+      if (!this.pool.members.some((x) => x.id === m![1])) return this.answer(404, { code: 'unknown-member' });
+      const grants = [...this.grants].filter(([, g]) => g.member === m![1] && g.expiresAt > Date.now()).map(([id, g]) => ({ id, expiresAt: g.expiresAt }));
+      grants.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
+      return this.answer(200, { pool: this.pool.id, member: m[1], count: grants.length, grants });
+    }
     if (method === 'GET' && (m = /^\/v1\/pools\/([^/]+)$/.exec(path))) return this.answer(200, this.snapshot());
     if (method === 'POST' && (m = /^\/v1\/pools\/[^/]+\/members\/([^/]+)\/renewals$/.exec(path))) {
       const { active } = JSON.parse(body!) as { active: string[] };
@@ -136,6 +152,7 @@ class FakeBroker {
         const g = this.grants.get(id);
         if (g && g.member === m[1]) {
           g.expiresAt = Date.now() + this.ttlMs;
+          this.renewedByAgents.set(id, (this.renewedByAgents.get(id) ?? 0) + 1);
           renewed++;
         } else unknown.push(id);
       }
@@ -172,7 +189,8 @@ describe('k6 scenarios run in a stand-in for k6 against a fake broker', () => {
   });
 
   function run(script: string, env: Record<string, string>, pool?: ReturnType<typeof poolSpecsFromConfig>[number], ttlMs = 120_000) {
-    const broker = new FakeBroker(pool ?? poolSpecsFromConfig(config.broker).find((p) => p.id === 'vpn-statenet')!, ttlMs);
+    const meta = JSON.parse(readFileSync(tokensFile, 'utf8')) as { gatewayAgents: Record<string, string>; operator: string };
+    const broker = new FakeBroker(pool ?? poolSpecsFromConfig(config.broker).find((p) => p.id === 'vpn-statenet')!, ttlMs, meta.gatewayAgents, meta.operator);
     const rates = new Map<string, boolean[]>();
     const counters = new Map<string, number>();
     const failedChecks: string[] = [];
@@ -258,15 +276,48 @@ describe('k6 scenarios run in a stand-in for k6 against a fake broker', () => {
     expect(r.broker.calls.get('POST /v1/grants/:id/heartbeat')).toBeGreaterThan(300);
   });
 
+  it('logon-storm.js with KEEPALIVE=gateways: one agent per member lists and bulk-renews every session; no heartbeats, nothing lost', () => {
+    const r = run('logon-storm.js', { TARGET: '300', STORM_DURATION: '60s', HOLD: '150s', SETTLE: '0s', KEEPALIVE: 'gateways', AGENT_VUS: '1' });
+    const options = r.exported.options as { scenarios: Record<string, { vus?: number }> };
+    expect(Object.keys(options.scenarios)).not.toContain('keepalive');
+    const data = r.exported.setup!();
+    r.iterate('logon', 320);
+    const held = [...r.broker.grants.keys()];
+    expect(held).toHaveLength(300);
+    r.once('gatewayKeepAlive'); // one VU plays all 12 agents for the whole run (210 s, renewing every 40 s)
+    expect(r.broker.snapshot().active).toBe(300);
+    // Every session a logon got was listed and renewed by its member's agent, round after round.
+    expect(held.filter((id) => (r.broker.renewedByAgents.get(id) ?? 0) >= 5)).toHaveLength(300);
+    expect(r.broker.calls.get('POST /v1/grants/:id/heartbeat')).toBeUndefined();
+    const rounds = r.broker.calls.get('GET /v1/pools/vpn-statenet/members/:member/grants')!;
+    expect([rounds % 12, rounds / 12]).toEqual([0, 6]); // 12 members, a round at 0, 40, … 200 s
+    expect(r.broker.calls.get('POST /v1/pools/vpn-statenet/members/:member/renewals')).toBe(rounds);
+    r.once('checkPeak', data);
+    expect(r.failures()).toEqual({ unexpected: 0, countChecks: [true], lost: 0, failedChecks: [] });
+  });
+
+  it('logon-storm.js with KEEPALIVE=gateways: sessions the broker drops are counted as lost, and the peak count fails', () => {
+    const r = run('logon-storm.js', { TARGET: '300', STORM_DURATION: '60s', HOLD: '150s', SETTLE: '0s', KEEPALIVE: 'gateways', AGENT_VUS: '1' });
+    const data = r.exported.setup!();
+    r.iterate('logon', 320);
+    r.broker.losses.push({ at: Date.now() + 100_000, ids: [...r.broker.grants.keys()].slice(0, 3) });
+    r.once('gatewayKeepAlive');
+    r.once('checkPeak', data);
+    expect(r.failures()).toEqual({ unexpected: 0, countChecks: [false], lost: 3, failedChecks: ['peak after the storm: broker counts the expected sessions'] });
+  });
+
   it('peak-hold.js: holds the target, renews by heartbeat and by the gateway agents, and counts it', () => {
-    const r = run('peak-hold.js', { TARGET: '300', HOLD: '150s', KEEPALIVE_VUS: '1', SETUP_PARALLEL: '50' });
+    const r = run('peak-hold.js', { TARGET: '300', HOLD: '150s', KEEPALIVE_VUS: '1', SETUP_PARALLEL: '50', AGENT_VUS: '1' });
     const data = r.exported.setup!() as { ids: string[] };
     expect(data.ids.filter(Boolean)).toHaveLength(300);
-    r.iterate('agentRenewal', 12, data);
+    r.broker.renewedByAgents.clear();
+    r.once('agentRenewal', data); // one VU plays all 12 agents for the whole hold
+    // Every held session renewed by its member's agent each AGENT_INTERVAL (30 s) of the 150 s hold.
+    expect(data.ids.filter((id) => (r.broker.renewedByAgents.get(id) ?? 0) >= 5)).toHaveLength(300);
     r.once('keepAliveSessions', data);
     r.once('checkCount', data);
     expect(r.failures()).toEqual({ unexpected: 0, countChecks: [true], lost: 0, failedChecks: [] });
-    expect(r.broker.calls.get('POST /v1/pools/vpn-statenet/members/:member/renewals')).toBeGreaterThanOrEqual(12);
+    expect(r.broker.calls.get('GET /v1/pools/vpn-statenet/members/:member/grants')).toBe(r.broker.calls.get('POST /v1/pools/vpn-statenet/members/:member/renewals'));
   });
 
   it('evening-release.js: releases everyone along the curve and the count falls back to what it was', () => {

@@ -158,6 +158,28 @@ describe('k6 scripts in a stand-in for the init context', () => {
     for (const t of Object.values(options.thresholds).flat()) expect(t).toMatch(/^(p\(\d+(\.\d+)?\)|rate|count|max|min|avg|med)\s*(<|<=|>|>=|==)\s*[\d.]+$/);
   });
 
+  it('logon-storm.js with KEEPALIVE=gateways: one agent VU per member instead of the heartbeating clients, with bulk-renewal thresholds', () => {
+    const { exported, metricNames } = loadScript('logon-storm.js', { TARGET: '600', STORM_DURATION: '2m', KEEPALIVE: 'gateways' });
+    const options = exported.options as { scenarios: Record<string, { executor: string; vus?: number; exec: string }>; thresholds: Record<string, string[]> };
+    expect(Object.keys(options.scenarios).sort()).toEqual(['agents', 'logons', 'monitor', 'peak']);
+    expect(options.scenarios.agents).toMatchObject({ executor: 'per-vu-iterations', vus: 12, exec: 'gatewayKeepAlive' });
+    expect(typeof exported.gatewayKeepAlive).toBe('function');
+    expect(options.thresholds).toMatchObject({
+      'http_req_duration{scenario:agents,name:bulk-renewal}': ['p(95)<250', 'p(99)<500'],
+      'http_req_duration{scenario:agents,name:member-grants}': ['p(95)<250', 'p(99)<500'],
+      'checks{scenario:agents}': ['rate==1'],
+      sessions_lost: ['count==0'],
+      broker_count_ok: ['rate==1'],
+    });
+    expect(Object.keys(options.thresholds).filter((k) => k.includes('heartbeat'))).toEqual([]);
+    for (const m of Object.keys(options.thresholds).map((k) => k.replace(/\{.*\}$/, ''))) expect(builtInMetrics.concat(metricNames)).toContain(m);
+    // The clients' mode is the default, and stays as it was.
+    const clients = loadScript('logon-storm.js', { TARGET: '600', STORM_DURATION: '2m' }).exported.options as { scenarios: Record<string, unknown>; thresholds: Record<string, unknown> };
+    expect(Object.keys(clients.scenarios).sort()).toEqual(['keepalive', 'logons', 'monitor', 'peak']);
+    expect(clients.thresholds['http_req_duration{scenario:keepalive,name:heartbeat}']).toEqual(['p(95)<100', 'p(99)<250']);
+    expect(() => loadScript('logon-storm.js', { TARGET: '600', KEEPALIVE: 'agents' })).toThrow('KEEPALIVE must be one of clients, gateways');
+  });
+
   it('stops before a run whose settings cannot work, saying why', () => {
     expect(() => loadScript('logon-storm.js', { TARGET: '601' })).toThrow('the tokens file has 600');
     expect(() => loadScript('peak-hold.js', { TARGET: '10', RENEW_INTERVAL: '90s' })).toThrow('more than half the lease TTL');

@@ -14,6 +14,7 @@ import type {
   BulkRenewResult,
   ExpiredLease,
   Grant,
+  MemberLease,
   GrantCommand,
   GrantResult,
   LeaveReason,
@@ -342,6 +343,15 @@ export class AdmissionModel {
       .filter((l) => l.owner === owner && this.isLive(l, now))
       .sort((a, b) => a.fencingToken - b.fencingToken)
       .map(clone);
+  }
+
+  /** Live leases of a member: id and expiry, soonest expiry first, ties by id (a plain scan). */
+  listByMember(pool: string, member: string, now: number): LeaseResult<MemberLease[]> {
+    const p = this.pools.get(pool);
+    if (!p) return { ok: false, failure: 'unknown-pool' };
+    if (!p.spec.members.some((m) => m.id === member)) return { ok: false, failure: 'unknown-member' };
+    const live = p.leases.filter((l) => l.member === member && this.isLive(l, now)).map((l) => ({ id: l.id, expiresAt: l.expiresAt }));
+    return { ok: true, value: live.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
   }
 
   bulkRenew(cmd: BulkRenewCommand, now: number): LeaseResult<BulkRenewResult> {

@@ -3,6 +3,7 @@ import type {
   BulkRenewResult,
   ExpiredLease,
   Grant,
+  MemberLease,
   GrantCommand,
   GrantResult,
   PoolSnapshot,
@@ -85,6 +86,9 @@ export class ModelLeaseStore implements LeaseStore {
   }
   async listByOwner(pool: string, owner: string): Promise<Grant[]> {
     return this.model.listByOwner(pool, owner, this.clock());
+  }
+  async listByMember(pool: string, member: string): Promise<LeaseResult<MemberLease[]>> {
+    return this.model.listByMember(pool, member, this.clock());
   }
   async bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>> {
     return this.flushed(this.model.bulkRenew(cmd, this.clock()));

@@ -16,6 +16,7 @@ import { describeChoiceOfMember } from './contract/choice-of-member';
 import { describeHeartbeatReleaseGet } from './contract/heartbeat-release-get';
 import { describeExpiry } from './contract/expiry';
 import { describeBulkRenewal } from './contract/bulk-renewal';
+import { describeMemberGrants } from './contract/member-grants';
 import { describePriorityClassesAndHeadroom } from './contract/priority-classes-and-headroom';
 import { describeWaitingRoom } from './contract/waiting-room';
 import { describeAdmissionRateCap } from './contract/admission-rate-cap';
@@ -41,6 +42,7 @@ export function describeLeaseStoreContract(name: string, makeStore: MakeLeaseSto
     describeHeartbeatReleaseGet(h);
     describeExpiry(h);
     describeBulkRenewal(h);
+    describeMemberGrants(h);
     describePriorityClassesAndHeadroom(h);
     describeWaitingRoom(h);
     describeAdmissionRateCap(h);

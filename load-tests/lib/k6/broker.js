@@ -10,6 +10,7 @@ import { SharedArray } from 'k6/data';
 import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
 import { k6Duration } from '../env.js';
 import { expectedHeldByClass } from '../expected.js';
+import { agentRound } from '../keep-alive.js';
 
 export const TOKENS_FORMAT = 'telework-broker-loadtest-tokens/1';
 
@@ -136,6 +137,10 @@ export function brokerClient(baseUrl, pool) {
     },
     pool(token) {
       return http.get(`${baseUrl}/v1/pools/${pool}`, { headers: headers(token), tags: { name: 'pool' } });
+    },
+    /** The live grants the broker has on one member (its gateway agent's token): `{ pool, member, count, grants: [{ id, expiresAt }] }`. */
+    listMemberGrants(token, member) {
+      return http.get(`${baseUrl}/v1/pools/${pool}/members/${member}/grants`, { headers: headers(token), tags: { name: 'member-grants' }, timeout: '60s' });
     },
     bulkRenew(token, member, active, ended) {
       return http.post(`${baseUrl}/v1/pools/${pool}/members/${member}/renewals`, JSON.stringify({ active, ended: ended || [] }), {
@@ -349,13 +354,72 @@ export function waitForSeat(api, token, ticketId, maxSeconds, everySeconds) {
   }
 }
 
-/** The gateway agents' bulk renewal of every session in `held` (see idsByMember), one request per member. */
-export function renewAllByAgents(api, agents, held) {
-  const byMember = idsByMember(held);
-  for (const member of Object.keys(byMember)) {
-    const res = api.bulkRenew(agents[member], member, byMember[member]);
-    metrics.unexpected.add(res.status !== 200);
+/**
+ * One gateway agent's round, as a gateway does it: list the live grants the broker has on its
+ * member, then bulk-renew every one of them — every session the member carries, whoever made it
+ * (the grants of other VUs included, which a k6 VU cannot otherwise see). Returns the ids listed
+ * and the renewal's answer (`{ renewed, released, expired, unknown }`); either is null when that
+ * request was not answered 200.
+ */
+export function listAndRenew(api, token, member) {
+  const list = api.listMemberGrants(token, member);
+  const listedOk = list.status === 200;
+  metrics.unexpected.add(!listedOk);
+  if (!listedOk) return { listed: null, answer: null };
+  const listed = list.json('grants').map((g) => g.id);
+  const res = api.bulkRenew(token, member, listed);
+  metrics.bulkRenewalIds.add(listed.length);
+  metrics.unexpected.add(res.status !== 200);
+  if (res.status !== 200) return { listed, answer: null };
+  const answer = res.json();
+  metrics.renewed.add(answer.renewed);
+  return { listed, answer };
+}
+
+/** Every gateway agent (`agents`: member → token) lists its member's live grants and bulk-renews them all. */
+export function renewAllByAgents(api, agents) {
+  for (const member of Object.keys(agents)) listAndRenew(api, agents[member], member);
+}
+
+/**
+ * Gateway agents for one long iteration of a `per-vu-iterations` scenario: VU `o.slot` of `o.slots`
+ * acts for members slot, slot + slots, … of `o.agents` (member → token) — one VU per member when
+ * slots is the number of members. Every `o.intervalSeconds` until `o.endAt` each of its members
+ * lists and bulk-renews every grant on it (listAndRenew). For scenarios in which nobody releases:
+ * a session seen on a member that the broker later no longer lists, or that a renewal finds gone
+ * or expired, is counted in `sessions_lost` (agentRound in lib/keep-alive.js). `o.seed(member)`:
+ * ids known to be on the member at the start (held by setup()), so a loss before the first round
+ * counts too.
+ */
+export function gatewayAgents(api, o) {
+  const members = Object.keys(o.agents).filter((_m, k) => k % o.slots === o.slot);
+  const states = {};
+  for (const m of members) states[m] = { seen: o.seed ? o.seed(m) : [], carried: 0 };
+  let next = Date.now();
+  while (Date.now() < o.endAt) {
+    const wait = next - Date.now();
+    if (wait > 0) {
+      sleep(Math.min(wait, o.endAt - Date.now()) / 1000);
+      continue;
+    }
+    next += o.intervalSeconds * 1000;
+    for (const member of members) {
+      const r = listAndRenew(api, o.agents[member], member);
+      check(r, {
+        'member grants listed': (x) => x.listed !== null,
+        'bulk renewal answered': (x) => x.answer !== null,
+        'bulk renewal renewed every listed session': (x) => x.answer !== null && x.answer.renewed === x.listed.length,
+      });
+      if (r.listed === null) continue; // nothing learnt this round; the next listing shows what is gone
+      states[member] = agentRound(states[member], r.listed, r.answer);
+      if (states[member].lost > 0) metrics.lost.add(states[member].lost);
+    }
   }
+}
+
+/** A scenario of one VU per gateway agent (or `vus` VUs sharing the members), each running gatewayAgents once for `seconds`. */
+export function gatewayAgentsScenario(vus, startSeconds, seconds, exec) {
+  return keepAliveScenario(vus, startSeconds, seconds, exec || 'gatewayKeepAlive');
 }
 
 /**
@@ -364,9 +428,9 @@ export function renewAllByAgents(api, agents, held) {
  *
  * - paced at `o.ratePerSecond`, below the broker's admission rate (the
  *   waiting room paces grants above it: those would wait in line);
- * - the gateway agents (`o.agents`: member → token) renew everything held so
- *   far every `o.renewEverySeconds` and once at the end, so sessions made
- *   early outlive a fill longer than the lease TTL;
+ * - the gateway agents (`o.agents`: member → token) list and renew every
+ *   grant on their members every `o.renewEverySeconds` and once at the end,
+ *   so sessions made early outlive a fill longer than the lease TTL;
  * - a request that is put in line anyway waits for its seat (`o.waitSeconds`).
  *
  * Returns grant ids and member of each (index − from) and counts per outcome.
@@ -394,13 +458,13 @@ export function holdSessions(api, employees, from, to, clientId, parallel, o) {
       members.push(out.grant ? out.grant.member : null);
     }
     if (o.agents && Date.now() - renewedAt >= o.renewEverySeconds * 1000) {
-      renewAllByAgents(api, o.agents, { ids, members });
+      renewAllByAgents(api, o.agents);
       renewedAt = Date.now();
     }
     const ahead = started + ((end - from) / o.ratePerSecond) * 1000 - Date.now();
     if (ahead > 0) sleep(ahead / 1000);
   }
-  if (o.agents) renewAllByAgents(api, o.agents, { ids, members });
+  if (o.agents) renewAllByAgents(api, o.agents);
   counts.missing = ids.filter((id) => id === null).length;
   return { ids, members, counts };
 }

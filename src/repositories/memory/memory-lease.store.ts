@@ -9,6 +9,7 @@ import type {
   Grant,
   GrantCommand,
   GrantResult,
+  MemberLease,
   MemberSnapshot,
   LeaveReason,
   PoolSnapshot,
@@ -286,6 +287,20 @@ export class MemoryLeaseStore implements LeaseStore {
       if (lease.expiresAt > now) out.push(copy(lease));
     }
     return Promise.resolve(out);
+  }
+
+  listByMember(pool: string, member: string): Promise<LeaseResult<MemberLease[]>> {
+    const state = this.pools.get(pool);
+    if (!state) return Promise.resolve(fail('unknown-pool'));
+    if (!state.spec.members.some((m) => m.id === member)) return Promise.resolve(fail('unknown-member'));
+    const now = this.clock();
+    const live: MemberLease[] = [];
+    for (const id of state.byMember.get(member) ?? []) {
+      const lease = state.leases.get(id)!;
+      if (lease.expiresAt > now) live.push({ id, expiresAt: lease.expiresAt });
+    }
+    live.sort((a, b) => byExpiry({ at: a.expiresAt, id: a.id }, { at: b.expiresAt, id: b.id }));
+    return Promise.resolve(ok(live));
   }
 
   bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>> {

@@ -43,6 +43,9 @@ export const getScript = defineScript<[grantId: string, owner: string], LeaseRep
 
 export const listByOwnerScript = defineScript<[owner: string], RawGrant[]>('list-by-owner-1.lua');
 
+/** ARGV: member. Ids and their expiry (epoch ms) in two lists of the same order: nothing of the grant records. */
+export const listByMemberScript = defineScript<[member: string], [Code, string[], number[]]>('list-by-member-1.lua');
+
 /** ARGV: member, grace ms, number of ended ids, ...ended, ...active. */
 export const bulkRenewScript = defineScript<
   [member: string, graceMs: number, endedCount: number, ...ids: string[]],
@@ -88,6 +91,7 @@ export const leaseScripts = [
   releaseScript,
   getScript,
   listByOwnerScript,
+  listByMemberScript,
   bulkRenewScript,
   reapScript,
   snapshotScript,

@@ -6,6 +6,7 @@ import type {
   Grant,
   GrantCommand,
   GrantResult,
+  MemberLease,
   PoolSnapshot,
   WaitingChange,
   WaitTicket,
@@ -25,6 +26,7 @@ import {
   heartbeatScript,
   leaseScripts,
   leaveScript,
+  listByMemberScript,
   listByOwnerScript,
   listEndingScript,
   recordFailureScript,
@@ -332,6 +334,14 @@ export class RedisLeaseStore implements LeaseStore {
   async listByOwner(pool: string, owner: string): Promise<Grant[]> {
     const raw = await listByOwnerScript(this.redis, this.base(pool), this.clockNow(), owner);
     return raw.map((g) => grantOf(pool, g));
+  }
+
+  async listByMember(pool: string, member: string): Promise<LeaseResult<MemberLease[]>> {
+    const [code, ids, expiresAts] = await listByMemberScript(this.redis, this.base(pool), this.clockNow(), member);
+    const result = outcomeOf(code);
+    if (result.kind === 'failure') return this.failed(pool, result.failure);
+    if (result.kind !== 'ok') throw new Error(`list-by-member script answered with code ${code}`);
+    return { ok: true, value: ids.map((id, i) => ({ id, expiresAt: expiresAts[i]! })) };
   }
 
   async bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>> {
