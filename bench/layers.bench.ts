@@ -16,6 +16,7 @@
  *
  *   npm run bench:layers                                  # both stores, 1,000 requests/s, 5 s turns
  *   npm run bench:layers -- --store redis --rate 2000 --rounds 5
+ *   npm run bench:layers -- --config my.yaml             # another configuration (say, rate limits off)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '5' },
       store: { type: 'string', default: 'both' },
       'no-build': { type: 'boolean', default: false },
+      config: { type: 'string', default: CONFIG },
     },
   });
   const rounds = Number(values.rounds);
@@ -142,7 +144,8 @@ async function main(): Promise<void> {
     compileBroker(ROOT, null, BUILD, join(ROOT, 'bench-results', 'build-src'));
   }
   const secrets = { jwt: randomBytes(32).toString('base64url'), pseudonym: randomBytes(32).toString('base64url') };
-  const config = loadAppConfig({ BROKER_CONFIG: CONFIG, BROKER_JWT_SECRET: secrets.jwt, BROKER_PSEUDONYM_KEY: secrets.pseudonym, BROKER_STATE_DIR: join(OUT, 'state') }, ROOT);
+  const configFile = resolve(values.config!);
+  const config = loadAppConfig({ BROKER_CONFIG: configFile, BROKER_JWT_SECRET: secrets.jwt, BROKER_PSEUDONYM_KEY: secrets.pseudonym, BROKER_STATE_DIR: join(OUT, 'state') }, ROOT);
   const tokens = await prepareTokens(config, { count: 2 * EMPLOYEES, pool: POOL, ttlSeconds: 3 * 3600 });
   const barePort = await freePort(HTTP_PORTS);
   const port = await freePort(HTTP_PORTS, new Set([barePort]));
@@ -159,7 +162,7 @@ async function main(): Promise<void> {
           `broker (${store})`,
           [join(BUILD, 'main.js')],
           {
-            PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', BROKER_CONFIG: CONFIG, LOG_LEVEL: 'info',
+            PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', BROKER_CONFIG: configFile, LOG_LEVEL: 'info',
             BROKER_JWT_SECRET: secrets.jwt, BROKER_PSEUDONYM_KEY: secrets.pseudonym, BROKER_STATE_DIR: join(OUT, 'state'),
             ...(store === 'redis' ? { REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_KEY_PREFIX: 'layers:' } : {}),
           },

@@ -6,13 +6,13 @@ import { RateLimitGuard, throttlerOptions } from './auth/rate-limit.guard';
 import { ObservabilityModule } from './observability.module';
 import { ConfigRepository } from './repositories/config.repository';
 import { redisClient } from './repositories/lease-store.provider';
-import { RedisRateLimitStorage } from './repositories/rate-limit-storage';
+import { SharedRateLimitStorage } from './repositories/rate-limit-storage';
 
 /**
  * Who may call what, and how often: the rate-limit guard first (it refuses floods, bad tokens
  * included, before they cost a verification each), then the authentication guard. Global guards run
- * in the order they are provided here. Budgets are counted in Redis when Redis is the store (one
- * budget for all replicas), else in this process.
+ * in the order they are provided here. Budgets are counted in this process and, when Redis is the
+ * store, shared with every replica through Redis in batches (src/repositories/rate-limit-storage.ts).
  */
 @Module({
   imports: [
@@ -22,7 +22,8 @@ import { RedisRateLimitStorage } from './repositories/rate-limit-storage';
       useFactory: (config: ConfigRepository) => {
         const target = config.get().redis;
         if (!target) return throttlerOptions(config);
-        return throttlerOptions(config, new RedisRateLimitStorage(redisClient(target, { enableAutoPipelining: true })));
+        const storage = new SharedRateLimitStorage(redisClient(target, { enableAutoPipelining: true }), { syncMs: config.get().broker.rateLimits.syncMilliseconds });
+        return throttlerOptions(config, storage);
       },
     }),
   ],

@@ -1,10 +1,12 @@
 import { ExecutionContext, Injectable, Logger, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectThrottlerOptions, InjectThrottlerStorage, normalizeIp, ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerModuleOptions, type ThrottlerRequest, type ThrottlerStorage } from '@nestjs/throttler';
+import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import type { RateBudget } from '../config/broker-config.schema';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
+import { SharedRateLimitStorage } from '../repositories/rate-limit-storage';
 import { MetricsRepository, type CounterMetric } from '../repositories/metrics.repository';
 import { AuthService } from './auth.service';
 import { isPublicRoute, rolesNeeded, type AuthedRequest } from './auth.guard';
@@ -29,7 +31,8 @@ export function budgetOf(principal: Principal | null, method: string, roles: rea
 
 /**
  * @nestjs/throttler's guard with one named throttler per budget, of which each request spends exactly
- * one (one storage round trip; the library's counting, storage and block logic, its handleRequest). Runs before AuthGuard, so requests with bad tokens are limited before
+ * one (the library's handleRequest and block logic; the count is the storage's, in this process and,
+ * with Redis, shared in batches: src/repositories/rate-limit-storage.ts). Runs before AuthGuard, so requests with bad tokens are limited before
  * they cost a verification each; it verifies the token itself to count per principal (AuthService
  * keeps verified tokens, so AuthGuard's check after this one is a cache hit). AuthGuard still decides
  * every request on its own: this guard only ever refuses.
@@ -51,7 +54,24 @@ export class RateLimitGuard extends ThrottlerGuard {
   ) {
     super(options, storage, reflector);
     this.limited = metrics.counter('broker_rate_limited_total', 'Requests refused with 429 rate-limited, by budget and route pattern (never by caller).', ['budget', 'route']);
-    this.storeErrors = metrics.counter('broker_rate_limit_store_errors_total', 'Requests let through unlimited because the rate-limit storage (Redis) did not answer.', ['budget']);
+    this.storeErrors = metrics.counter(
+      'broker_rate_limit_store_errors_total',
+      'Rate-limit failures of the shared storage (Redis), by budget: syncs it did not answer (this replica judged on its own counts meanwhile), or requests let through unlimited.',
+      ['budget'],
+    );
+    if (storage instanceof SharedRateLimitStorage) {
+      storage.onSyncError = (budgets, e) => {
+        for (const budget of budgets) this.storeErrors.inc({ budget });
+        this.warnStore(`rate-limit budgets not shared with the other replicas (each counts alone): ${e.message}`);
+      };
+    }
+  }
+
+  private warnStore(message: string): void {
+    if (Date.now() - this.lastStoreWarning > 10_000) {
+      this.lastStoreWarning = Date.now();
+      this.log.warn(message);
+    }
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -85,10 +105,7 @@ export class RateLimitGuard extends ThrottlerGuard {
       // The storage (Redis) is away: the request goes on unlimited rather than fail; the store
       // calls it makes will answer store-unavailable on their own.
       this.storeErrors.inc({ budget: props.throttler.name ?? 'default' });
-      if (Date.now() - this.lastStoreWarning > 10_000) {
-        this.lastStoreWarning = Date.now();
-        this.log.warn(`rate-limit storage failed, requests go unlimited: ${(e as Error).message}`);
-      }
+      this.warnStore(`rate-limit storage failed, requests go unlimited: ${(e as Error).message}`);
       return true;
     }
   }
@@ -103,6 +120,15 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 }
 
+/** Trackers hashed lately: a caller's next requests skip the SHA-256 (1–2 % of a request's CPU). */
+const hashedTrackers = new LRUCache<string, string>({ max: 20_000 });
+
+function hashedTracker(tracker: string): string {
+  let h = hashedTrackers.get(tracker);
+  if (h === undefined) hashedTrackers.set(tracker, (h = createHash('sha256').update(tracker).digest('base64url').slice(0, 22)));
+  return h;
+}
+
 /** The throttler options: one named throttler per budget; RateLimitGuard picks the one a request spends. */
 export function throttlerOptions(config: ConfigRepository, storage?: ThrottlerStorage): ThrottlerModuleOptions {
   const { broker, redisKeyPrefix } = config.get();
@@ -113,7 +139,7 @@ export function throttlerOptions(config: ConfigRepository, storage?: ThrottlerSt
     ...(storage ? { storage } : {}),
     // Addresses and pseudonyms are hashed: neither lands in Redis as it came.
     getTracker: (req) => (req as LimitedRequest).rateTracker ?? 'unknown',
-    generateKey: (_ctx, tracker, name) => `${redisKeyPrefix}rl:${name}:${createHash('sha256').update(tracker).digest('base64url').slice(0, 22)}`,
+    generateKey: (_ctx, tracker, name) => `${redisKeyPrefix}rl:${name}:${hashedTracker(tracker)}`,
     throttlers: names.map((name) => ({ name, limit: budgets[name].limit, ttl: budgets[name].windowSeconds * 1000 })),
   };
 }

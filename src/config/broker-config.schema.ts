@@ -151,6 +151,12 @@ export const rateLimitsSchema = z
     reads: budget(100, 10),
     /** Per principal: the operator-only routes (/v1/pools/... changes and overrides, /v1/audit). */
     operator: budget(100, 10),
+    /**
+     * With Redis: how often each replica adds the hits it counted to the shared budgets and learns the
+     * others' (one batch). A caller spreading a flood over replicas can overspend by what it sends
+     * within this interval.
+     */
+    syncMilliseconds: positiveInt.min(5).max(1_000).default(50),
   })
   .strict();
 

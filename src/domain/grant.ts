@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import type { MemberState, PoolKind, Strategy } from './pool-spec';
 import type { RefusalCode } from './store-answers';
 
@@ -7,6 +8,27 @@ import type { RefusalCode } from './store-answers';
  * (Redis bytes per held session: each id is stored three times) have 16 and stay valid.
  */
 export const GRANT_ID = /^([a-z0-9][a-z0-9-]{0,62})\.([A-Za-z0-9_-]{12}|[A-Za-z0-9_-]{16})$/;
+
+/** Random bytes per id (12 base64url characters) and ids drawn per refill of the pool below. */
+const ID_BYTES = 9;
+const IDS_PER_REFILL = 512;
+const randomPool = Buffer.alloc(ID_BYTES * IDS_PER_REFILL);
+let randomOffset = randomPool.length;
+
+/**
+ * A new grant id of `pool`. The random part comes from a buffer the CSPRNG fills 512 ids at a time
+ * (as Node's randomUUID does): one randomBytes call per grant was 1.5–3.6 % of the broker's CPU.
+ * Each byte is handed out once.
+ */
+export function newGrantId(pool: string): string {
+  if (randomOffset === randomPool.length) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  const id = `${pool}.${randomPool.toString('base64url', randomOffset, randomOffset + ID_BYTES)}`;
+  randomOffset += ID_BYTES;
+  return id;
+}
 
 /**
  * A session grant: a lease on one slot of one member of a pool.

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { hasRole, type Principal } from '../auth/principal';
 import type { BulkRenewResult, ExpiredLease, Grant, GrantResult, WaitTicket } from '../domain/grant';
 import type { MemberLease } from '../domain/grant';
-import { GRANT_ID } from '../domain/grant';
+import { GRANT_ID, newGrantId } from '../domain/grant';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
 import { LEASE_STORE, type LeaseResult, type LeasePort } from '../repositories/lease-store';
@@ -44,7 +43,7 @@ export class GrantService {
           owner: who.owner,
           agency: who.agency,
           clientId: clientId ?? 'default',
-          newGrantId: `${pool}.${randomBytes(9).toString('base64url')}`,
+          newGrantId: newGrantId(pool),
           ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
           ...(who.priority ? { priority: who.priority } : {}),
           ...(wait ? { wait } : {}),

@@ -9,7 +9,9 @@ import { deleteKeys, testConfig } from '../support/test-app';
 /**
  * Budgets from test/fixtures/rate-limits.yaml (per 60 s): unauthenticated 20 per address, grants 8,
  * reads 12, operator 6 per principal. Two replicas on one Redis under one key prefix share them;
- * on the embedded store one process keeps them.
+ * on the embedded store one process keeps them. The replicas share their counts every 5 ms (the
+ * fixture's syncMilliseconds), so the requests here, spread over both, leave 20 ms between them;
+ * what a flood without pauses gets is test/repositories/redis/rate-limit-storage.test.ts's.
  */
 describe.each([
   ['two replicas on one Redis', true],
@@ -18,7 +20,9 @@ describe.each([
   let config: AppConfig;
   let replicas: NestFastifyApplication[];
   const token = (claims: Partial<TokenClaims> & { sub: string }) => mintToken({ agency: 'alpha', ...claims }, config.broker.auth, config.jwtSecret!);
+  /** The replica for request i, once both have shared what they counted. */
   const on = (i: number) => replicas[i % replicas.length]!;
+  const shared = () => (redis ? new Promise((r) => setTimeout(r, 20)) : Promise.resolve());
 
   beforeEach(async () => {
     config = testConfig({ redis, file: 'rate-limits.yaml', env: redis ? { REDIS_KEY_PREFIX: `test:rl:${randomUUID()}:` } : {} });
@@ -41,7 +45,7 @@ describe.each([
   it('refuses the 13th read of one principal, spread over the replicas, with 429 problem+json and Retry-After', async () => {
     const reader = await token({ sub: 'reader' });
     const answers = [];
-    for (let i = 0; i < 13; i++) answers.push(await on(i).inject({ method: 'GET', url: '/v1/grants', headers: { authorization: `Bearer ${reader}` } }));
+    for (let i = 0; i < 13; i++) answers.push(await shared().then(() => on(i).inject({ method: 'GET', url: '/v1/grants', headers: { authorization: `Bearer ${reader}` } })));
     expect(answers.slice(0, 12).map((r) => r.statusCode)).toEqual(Array(12).fill(200));
     const last = answers[12]!;
     expect([last.statusCode, last.json().code]).toEqual([429, 'rate-limited']);
@@ -61,6 +65,7 @@ describe.each([
   it('counts bad tokens per client address before verifying them: the 21st is 429, not 401', async () => {
     const codes = [];
     for (let i = 0; i < 21; i++) {
+      await shared();
       const res = await on(i).inject({ method: 'GET', url: '/v1/pools', headers: { authorization: `Bearer a.b.c${i}` }, remoteAddress: '203.0.113.7' });
       codes.push(res.json().code);
     }
@@ -79,7 +84,7 @@ describe.each([
     const op = await token({ sub: 'op', roles: ['operator'] });
     const h = { authorization: `Bearer ${op}`, 'content-type': 'application/json' };
     const statuses = [];
-    for (let i = 0; i < 7; i++) statuses.push((await on(i).inject({ method: 'GET', url: '/v1/pools/vpn-a/overrides', headers: h })).statusCode);
+    for (let i = 0; i < 7; i++) statuses.push((await shared().then(() => on(i).inject({ method: 'GET', url: '/v1/pools/vpn-a/overrides', headers: h }))).statusCode);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429]);
     // The operator's reads of the public API and its grant requests are other budgets.
     expect((await on(0).inject({ method: 'GET', url: '/v1/pools/vpn-a', headers: h })).statusCode).toBe(200);
