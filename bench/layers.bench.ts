@@ -205,6 +205,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stop(bare);
+    redis.client.disconnect(); // else it reconnects forever and the benchmark never exits
     await stop(redis);
   }
   const loadAfter = os.loadavg().map((x) => x.toFixed(2));

@@ -79,8 +79,9 @@ export interface BrokerFigures {
 }
 
 export interface Baselines {
-  bare: { requestsPerSecond: number; p99: number; errors: number } | null;
-  semaphore: { pairsPerSecond: number; requestsPerSecond: number; acquire: LatencySummary; release: LatencySummary; errors: number } | null;
+  /** cpuPerRequestUs: the server's CPU over its requests, as the broker's is taken (the floor the framework sets on this machine). */
+  bare: { requestsPerSecond: number; p99: number; errors: number; cpuPerRequestUs?: number | null } | null;
+  semaphore: { pairsPerSecond: number; requestsPerSecond: number; acquire: LatencySummary; release: LatencySummary; errors: number; cpuPerRequestUs?: number | null } | null;
 }
 
 export interface BenchResult {

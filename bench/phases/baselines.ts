@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { ceiling, OpRecorder, Tracked } from '../lib/load';
 import { startNode, stop } from '../lib/processes';
 import type { Baselines, Settings } from '../lib/types';
-import { log } from './context';
+import { cpuMeter, log } from './context';
 
 const ROOT = resolve(__dirname, '..', '..');
 /** The key bench/servers/semaphore-service.ts counts on. */
@@ -18,8 +18,12 @@ export async function baselines(s: Settings, redis: { port: number; client: Redi
   log(`baseline: bare Fastify route, ${s.throughputConnections} connections for ${s.throughputSeconds} s`);
   const bare = await startNode('bare fastify', [...tsx, join(ROOT, 'bench/servers/bare-fastify.ts')], { ...env, PORT: String(ports[0]) }, `http://127.0.0.1:${ports[0]}/`);
   try {
+    const cpu = cpuMeter(bare.child.pid!);
+    const start = performance.now();
     const r = await ceiling({ url: `http://127.0.0.1:${ports[0]}/`, connections: s.throughputConnections, duration: s.throughputSeconds });
-    out.bare = { requestsPerSecond: r.requestsPerSecond, p99: r.latency.p99, errors: r.errors };
+    const seconds = (performance.now() - start) / 1000;
+    const used = cpu.stop(seconds, Math.round(r.requestsPerSecond * seconds));
+    out.bare = { requestsPerSecond: r.requestsPerSecond, p99: r.latency.p99, errors: r.errors, cpuPerRequestUs: used.perRequestUs };
   } finally {
     await stop(bare);
   }
@@ -36,6 +40,7 @@ export async function baselines(s: Settings, redis: { port: number; client: Redi
   try {
     const recorder = new OpRecorder();
     const t = new Tracked(recorder);
+    const cpu = cpuMeter(sem.child.pid!);
     const start = performance.now();
     await t.run({
       url: `http://127.0.0.1:${ports[1]}`,
@@ -53,7 +58,9 @@ export async function baselines(s: Settings, redis: { port: number; client: Redi
     const seconds = (performance.now() - start) / 1000;
     const a = recorder.summary('acquire');
     const r = recorder.summary('release');
+    const used = cpu.stop(seconds, a.count + r.count);
     out.semaphore = {
+      cpuPerRequestUs: used.perRequestUs,
       pairsPerSecond: (a.count - a.errors) / seconds,
       requestsPerSecond: (a.count - a.errors + r.count - r.errors) / seconds,
       acquire: a,

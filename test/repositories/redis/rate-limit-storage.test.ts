@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { SharedRateLimitStorage } from '../../../src/repositories/rate-limit-storage';
 import { deleteKeys, TEST_REDIS_URL } from '../../support/test-app';
@@ -13,7 +13,7 @@ describe('SharedRateLimitStorage (real Redis)', () => {
   let prefix: string;
   let replicas: SharedRateLimitStorage[];
 
-  const replica = (url = TEST_REDIS_URL, options: ConstructorParameters<typeof Redis>[1] = {}) => {
+  const replica = (url = TEST_REDIS_URL, options: RedisOptions = {}) => {
     const s = new SharedRateLimitStorage(new Redis(url, { maxRetriesPerRequest: 0, ...options }), { syncMs: 3_600_000 });
     replicas.push(s);
     return s;
