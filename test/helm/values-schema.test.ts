@@ -63,6 +63,15 @@ describe('values.schema.json', () => {
     });
   });
 
+  it('lets `config` carry every section of the broker config file, and only those', () => {
+    const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8'));
+    const chart = Object.keys(schema.properties.config.properties).sort();
+    expect(chart).toEqual(Object.keys(brokerConfigSchema.innerType().shape).sort());
+    // A section the chart did not list was refused by Helm before the broker could read it.
+    expect(errorsOf(withOverrides({ config: { pools: [{ id: 'p', kind: 'vpn', members: [{}] }], agencies: [{ id: 'a', pools: {} }], rateLimits: { syncMilliseconds: 20 } } }))).toEqual([]);
+    expect(errorsOf(withOverrides({ config: { rateLimit: {} } }))).toContain('/config must NOT have additional properties');
+  });
+
   it('examples with a capacity model in `config` pass the broker\'s own schema (auth as the chart renders it)', () => {
     const withModel = exampleFiles().filter((f) => Object.keys((readYaml(f) as any).config ?? {}).length > 0);
     expect(withModel.length).toBeGreaterThan(0);
