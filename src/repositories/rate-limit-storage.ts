@@ -71,6 +71,9 @@ export interface SharedRateLimitOptions {
 export class SharedRateLimitStorage implements ThrottlerStorage {
   private readonly windows = new Map<string, Window>();
   private readonly dirty = new Set<Window>();
+  /** Windows at least half spent: relearnt at every sync (kept apart so a sync does not walk them all). */
+  private readonly hot = new Set<Window>();
+  private forgotAt = 0;
   private readonly command: string;
   private readonly clock: () => number;
   private readonly timer: NodeJS.Timeout;
@@ -89,6 +92,11 @@ export class SharedRateLimitStorage implements ThrottlerStorage {
     this.timer.unref();
   }
 
+  /** Budgets of callers this replica keeps (each until its window and block are over). */
+  get callersKept(): number {
+    return this.windows.size;
+  }
+
   increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const now = this.clock();
     const id = `{${key}:${throttlerName}}`;
@@ -104,6 +112,7 @@ export class SharedRateLimitStorage implements ThrottlerStorage {
     w.hits++;
     w.pending++;
     this.dirty.add(w);
+    if (w.hits * 2 >= w.limit) this.hot.add(w);
     if (w.blockedUntil <= now && w.hits > limit) w.blockedUntil = now + blockDuration;
     const blocked = w.blockedUntil > now;
     return Promise.resolve({
@@ -120,7 +129,11 @@ export class SharedRateLimitStorage implements ThrottlerStorage {
     const now = this.clock();
     // Budgets at least half spent are learnt anew each time, hit here or not, so a caller near its
     // limit is judged on every replica's count of one interval ago, not on that of its last hit here.
-    for (const w of this.windows.values()) if (w.hits * 2 >= w.limit && now < w.endsAt && w.blockedUntil <= now) this.dirty.add(w);
+    for (const w of this.hot) {
+      if (w.blockedUntil > now) continue;
+      if (now >= w.endsAt) this.hot.delete(w);
+      else this.dirty.add(w);
+    }
     if (this.dirty.size === 0) {
       this.forgetEnded();
       return Promise.resolve();
@@ -140,6 +153,7 @@ export class SharedRateLimitStorage implements ThrottlerStorage {
           w.hits = Math.max(w.hits, hits + w.pending);
           w.endsAt = at + windowLeft;
           if (blockLeft > 0) w.blockedUntil = Math.max(w.blockedUntil, at + blockLeft);
+          if (w.hits * 2 >= w.limit) this.hot.add(w);
         } catch (e) {
           // Counted again with the next sync; meanwhile this replica judges on its own counts.
           w.pending += sent;
@@ -168,9 +182,17 @@ export class SharedRateLimitStorage implements ThrottlerStorage {
     this.client.disconnect();
   }
 
+  /** Drops windows over and done with, once a second at most (a walk over every caller seen lately). */
   private forgetEnded(): void {
     const now = this.clock();
-    for (const [id, w] of this.windows) if (now >= w.endsAt && now >= w.blockedUntil && w.pending === 0) this.windows.delete(id);
+    if (now - this.forgotAt < 1_000) return;
+    this.forgotAt = now;
+    for (const [id, w] of this.windows) {
+      if (now >= w.endsAt && now >= w.blockedUntil && w.pending === 0) {
+        this.windows.delete(id);
+        this.hot.delete(w);
+      }
+    }
   }
 }
 

@@ -83,6 +83,19 @@ describe('SharedRateLimitStorage (real Redis)', () => {
     }
   });
 
+  it('forgets a caller once its window is over, so what it keeps follows the callers of one window', async () => {
+    let now = Date.now();
+    const s = new SharedRateLimitStorage(new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 0 }), { syncMs: 3_600_000, clock: () => now });
+    replicas.push(s);
+    for (let i = 0; i < 1_000; i++) await hit(s, `caller-${i}`);
+    await s.sync();
+    expect(s.callersKept).toBe(1_000);
+    now += WINDOW_MS + 1_000;
+    await s.sync();
+    expect(s.callersKept).toBe(0);
+    expect((await hit(s, 'caller-1')).totalHits).toBe(1); // a new window
+  });
+
   it('keeps judging on its own counts when Redis does not answer, and says so', async () => {
     const away = replica('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
     const errors: string[][] = [];
