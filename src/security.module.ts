@@ -11,8 +11,9 @@ import { SharedRateLimitStorage } from './repositories/rate-limit-storage';
 /**
  * Who may call what, and how often: the rate-limit guard first (it refuses floods, bad tokens
  * included, before they cost a verification each), then the authentication guard. Global guards run
- * in the order they are provided here. Budgets are counted in this process and, when Redis is the
- * store, shared with every replica through Redis in batches (src/repositories/rate-limit-storage.ts).
+ * in the order they are provided here. Budgets are counted in this process by one storage for both
+ * stores and, when Redis is the store, shared with every replica through Redis in batches
+ * (src/repositories/rate-limit-storage.ts).
  */
 @Module({
   imports: [
@@ -21,9 +22,8 @@ import { SharedRateLimitStorage } from './repositories/rate-limit-storage';
       inject: [ConfigRepository],
       useFactory: (config: ConfigRepository) => {
         const target = config.get().redis;
-        if (!target) return throttlerOptions(config);
-        const storage = new SharedRateLimitStorage(redisClient(target, { enableAutoPipelining: true }), { syncMs: config.get().broker.rateLimits.syncMilliseconds });
-        return throttlerOptions(config, storage);
+        const client = target ? redisClient(target, { enableAutoPipelining: true }) : null;
+        return throttlerOptions(config, new SharedRateLimitStorage(client, { syncMs: config.get().broker.rateLimits.syncMilliseconds }));
       },
     }),
   ],

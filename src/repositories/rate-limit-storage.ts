@@ -55,7 +55,9 @@ export interface SharedRateLimitOptions {
 }
 
 /**
- * Request budgets shared by every replica through Redis, decided here without a round trip
+ * Request budgets (a fixed window per caller and budget, blocked for the block duration once over
+ * the limit), counted in this process; with a Redis client, shared by every replica through Redis,
+ * decided here without a round trip
  * (docs/security.md, "Rate limits"). Each request is counted and judged in this process against the
  * budget's hits as last learnt from Redis plus this replica's own since; every `syncMs` the hits of
  * all budgets touched are added in Redis in one batch (auto-pipelined: one socket write), and each
@@ -81,14 +83,15 @@ export class SharedRateLimitStorage implements ThrottlerStorage {
   /** Told of a sync Redis did not answer, with the budget (throttler) names it covered. */
   onSyncError: (budgets: string[], error: Error) => void = () => undefined;
 
+  /** `client` null: one process alone (the embedded store), nothing to share; the same counting. */
   constructor(
-    private readonly client: Redis | Cluster,
+    private readonly client: Redis | Cluster | null,
     options: SharedRateLimitOptions,
   ) {
     this.clock = options.clock ?? Date.now;
     this.command = `tbRateSync_${createHash('sha1').update(SYNC_SCRIPT).digest('hex').slice(0, 12)}`;
-    client.defineCommand(this.command, { numberOfKeys: 2, lua: SYNC_SCRIPT });
-    this.timer = setInterval(() => void this.sync(), options.syncMs);
+    client?.defineCommand(this.command, { numberOfKeys: 2, lua: SYNC_SCRIPT });
+    this.timer = setInterval(() => void this.sync(), client ? options.syncMs : 1_000);
     this.timer.unref();
   }
 
@@ -127,6 +130,12 @@ export class SharedRateLimitStorage implements ThrottlerStorage {
   sync(): Promise<void> {
     if (this.syncing) return this.syncing;
     const now = this.clock();
+    if (!this.client) {
+      for (const w of this.dirty) w.pending = 0;
+      this.dirty.clear();
+      this.forgetEnded();
+      return Promise.resolve();
+    }
     // Budgets at least half spent are learnt anew each time, hit here or not, so a caller near its
     // limit is judged on every replica's count of one interval ago, not on that of its last hit here.
     for (const w of this.hot) {
@@ -179,7 +188,7 @@ export class SharedRateLimitStorage implements ThrottlerStorage {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.sync().catch(() => undefined);
-    this.client.disconnect();
+    this.client?.disconnect();
   }
 
   /** Drops windows over and done with, once a second at most (a walk over every caller seen lately). */

@@ -96,6 +96,17 @@ describe('SharedRateLimitStorage (real Redis)', () => {
     expect((await hit(s, 'caller-1')).totalHits).toBe(1); // a new window
   });
 
+  it('counts the same without Redis (the embedded store): exact limit, a new window after the old one', async () => {
+    let now = Date.now();
+    const alone = new SharedRateLimitStorage(null, { syncMs: 50, clock: () => now });
+    replicas.push(alone);
+    expect(await allowed(alone, LIMIT + 3)).toBe(LIMIT);
+    now += WINDOW_MS + 1;
+    expect((await hit(alone)).isBlocked).toBe(false);
+    await alone.sync();
+    expect(alone.callersKept).toBe(1);
+  });
+
   it('keeps judging on its own counts when Redis does not answer, and says so', async () => {
     const away = replica('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
     const errors: string[][] = [];
