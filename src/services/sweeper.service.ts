@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ConfigRepository } from '../repositories/config.repository';
 import { LEASE_STORE, type LeasePort } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
@@ -53,6 +54,9 @@ export class SweeperService implements OnApplicationBootstrap, BeforeApplication
           for (const e of expired) this.events.emit('expired', { pool: e.pool, agency: e.agency, member: e.member, id: e.id, owner: e.owner });
           total += expired.length;
           if (expired.length < SWEEP_BATCH) break;
+          // Requests get a turn between batches: the embedded store reaps in this process, and
+          // 60,000 leases expiring at once were one 1.1 s task that every request waited behind.
+          await nextTurn();
         }
       } catch (e) {
         this.logger.warn(`sweep of pool ${pool} failed: ${(e as Error).message}`);
