@@ -126,6 +126,12 @@ function rows(r: BenchResult): string[][] {
     line('keep-alive storm: grant p50/p95/p99 ms', (b) => (b.keepAliveStorm ? lat(b.keepAliveStorm.grant) : '–')),
     line('keep-alive storm: heartbeat p50/p95/p99 ms', (b) => (b.keepAliveStorm ? lat(b.keepAliveStorm.heartbeat) : '–')),
     line('keep-alive storm: lost, late starts', (b) => (b.keepAliveStorm ? `${b.keepAliveStorm.lost} lost, ${b.keepAliveStorm.late} late` : '–')),
+    line('keep-alive storm: event-loop delay p99/max', (b) => {
+      const d = b.keepAliveStorm?.eventLoopDelayMs;
+      if (!d) return '–';
+      const broker = d.broker ? `broker ${f1(d.broker.p99)} / ${f1(d.broker.max)} ms` : 'broker –';
+      return `${broker}, load generator ${f1(d.generator.p99)} / ${f1(d.generator.max)} ms`;
+    }),
     line('keep-alive storm: broker CPU, per request', (b) => (b.keepAliveStorm ? `${pct(b.keepAliveStorm.brokerCpuShare)}, ${f0(b.keepAliveStorm.brokerCpuPerRequestUs)} µs` : '–')),
     line('Redis memory per active grant', (b) => (b.memory.redisBytesPerGrant === null ? '–' : `${f0(b.memory.redisBytesPerGrant)} B`)),
     line('Redis bytes per held session (audit apart)', (b) => (b.memory.redisBytesPerHeldSession == null ? '–' : `${f0(b.memory.redisBytesPerHeldSession)} B`)),

@@ -118,6 +118,8 @@ export interface KeepAliveStormFigures {
   late: number;
   brokerCpuShare: number | null;
   brokerCpuPerRequestUs: number | null;
+  /** Event-loop delay during the phase, ms: the broker's (from its /metrics) and the load generator's own. */
+  eventLoopDelayMs?: { broker: { p99: number; max: number } | null; generator: { p99: number; max: number } };
 }
 
 export interface WorkerScaling {

@@ -27,6 +27,7 @@ function broker(store: 'redis' | 'memory', over: Partial<BrokerFigures> = {}): B
     keepAliveStorm: {
       logonsPerSecond: 500, renewEverySeconds: 40, seconds: 80, heldAtStart: 30000, heldAtEnd: 60000, brokerCountAtEnd: 60000,
       grant: lat(20), heartbeat: lat(30), lost: 0, logonErrors: 0, heartbeatsPerSecond: 1100, achievedLogonsPerSecond: 500, late: 0, brokerCpuShare: 0.7, brokerCpuPerRequestUs: 400,
+      eventLoopDelayMs: { broker: { p99: 31.5, max: 120 }, generator: { p99: 12.25, max: 48 } },
     },
     bulkRenewal: { ...lat(50), idsPerRequest: 5000 },
     baselines: {
@@ -121,6 +122,7 @@ describe('benchmark report', () => {
     r.failures.push({ store: 'memory', error: 'broker (memory) exited (1) before it was ready' });
     const table = renderTable(r, targetsOf(r));
     expect(table).toContain('held at peak (broker count)');
+    expect(table).toMatch(/keep-alive storm: event-loop delay p99\/max +broker 31\.5 \/ 120\.0 ms, load generator 12\.3 \/ 48\.0 ms/);
     expect(table).toContain('memory: FAILED');
     const md = renderMarkdown(r, targetsOf(r));
     expect(md).toContain('Broker: abc1234.');
