@@ -20,7 +20,7 @@ import { loadAppConfig } from '../src/config/config.loader';
 import { prepareTokens, type TokensFile } from '../load-tests/lib/prepare-tokens';
 import { compileBroker } from './lib/build';
 import { OpRecorder, type LatencySummary } from './lib/load';
-import { PacedLoad } from './lib/paced';
+import { dueCount, PacedLoad } from './lib/paced';
 import { cpuSeconds, freePort, HTTP_PORTS, REDIS_PORTS, startNode, startRedis, stop, type Running } from './lib/processes';
 import { auth, grantBody, json, log, POOL } from './phases/context';
 
@@ -41,7 +41,7 @@ async function turn(base: string, pid: number, tokens: TokensFile, employees: nu
   let sent = 0;
   const cpu0 = cpuSeconds(pid)!;
   await load.run(seconds, (now, start) => {
-    const due = Math.floor(((now - start) / 1000) * rate);
+    const due = dueCount(now, start, rate);
     for (; sent < due && free.length > 0; sent++) {
       const e = free.shift()!;
       const token = tokens.employees[e]!.token;

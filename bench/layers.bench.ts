@@ -27,7 +27,7 @@ import { loadAppConfig } from '../src/config/config.loader';
 import { prepareTokens, type TokensFile } from '../load-tests/lib/prepare-tokens';
 import { compileBroker } from './lib/build';
 import { OpRecorder } from './lib/load';
-import { PacedLoad, type PacedRequest } from './lib/paced';
+import { dueCount, PacedLoad, type PacedRequest } from './lib/paced';
 import { cpuSeconds, freePort, HTTP_PORTS, REDIS_PORTS, startNode, startRedis, stop, type Running } from './lib/processes';
 import { auth, grantBody, json, log, POOL } from './phases/context';
 
@@ -101,7 +101,7 @@ async function turn(layer: Layer, t: Target, rate: number, seconds: number): Pro
   let sent = 0;
   const cpu0 = cpuSeconds(t.pid)!;
   await load.run(seconds, (now, start) => {
-    const due = Math.floor(((now - start) / 1000) * perSecond);
+    const due = dueCount(now, start, perSecond);
     for (; sent < due; sent++) {
       const r = requestOf(layer, t, sent, load, free);
       if (r) load.send(r, start + (sent / perSecond) * 1000);

@@ -1,6 +1,15 @@
 import { Agent, request } from 'node:http';
 import type { OpRecorder } from './load';
 
+/**
+ * How many requests of a schedule at `perSecond` are due `nowMs` after `startMs`: request k is due at
+ * start + k / perSecond, so k = 0 at the start. (Counting floor(elapsed × rate) sent each request one
+ * interval after the time its latency was counted from: +20 ms per request at 50/s.)
+ */
+export function dueCount(nowMs: number, startMs: number, perSecond: number): number {
+  return Math.floor(((nowMs - startMs) / 1000) * perSecond) + 1;
+}
+
 /** One request the schedule asks for; `done` sees its answer. */
 export interface PacedRequest {
   op: string;

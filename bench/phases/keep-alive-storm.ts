@@ -7,7 +7,7 @@
  * session whose renewals went missing has expired by the end and counts as lost.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { PacedLoad } from '../lib/paced';
+import { dueCount, PacedLoad } from '../lib/paced';
 import { sleep } from '../lib/processes';
 import type { KeepAliveStormFigures } from '../lib/types';
 import { auth, cpuMeter, grantBody, json, log, poolActive, renewalRound, type PhaseContext } from './context';
@@ -69,7 +69,7 @@ export async function keepAliveStorm(ctx: PhaseContext): Promise<KeepAliveStormF
   const generatorDelay = monitorEventLoopDelay({ resolution: 10 });
   generatorDelay.enable();
   await load.run(ks.logonSeconds + ks.tailSeconds, (now, start) => {
-    const dueLogons = Math.min(arriving.length, Math.floor(((now - start) / 1000) * ks.logonsPerSecond));
+    const dueLogons = Math.min(arriving.length, dueCount(now, start, ks.logonsPerSecond));
     while (logonsSent < dueLogons) {
       const e = arriving[logonsSent]!;
       const due = start + (logonsSent / ks.logonsPerSecond) * 1000;
