@@ -22,7 +22,7 @@ import { compileBroker } from './lib/build';
 import { OpRecorder, type LatencySummary } from './lib/load';
 import { dueCount, PacedLoad } from './lib/paced';
 import { cpuSeconds, freePort, HTTP_PORTS, REDIS_PORTS, startNode, startRedis, stop, type Running } from './lib/processes';
-import { auth, grantBody, json, log, POOL } from './phases/context';
+import { log, pairRequest, POOL } from './phases/context';
 
 const ROOT = resolve(__dirname, '..');
 const OUT = join(ROOT, 'bench-results', 'ab');
@@ -44,26 +44,7 @@ async function turn(base: string, pid: number, tokens: TokensFile, employees: nu
     const due = dueCount(now, start, rate);
     for (; sent < due && free.length > 0; sent++) {
       const e = free.shift()!;
-      const token = tokens.employees[e]!.token;
-      load.send(
-        {
-          op: 'grant',
-          method: 'POST',
-          path: '/v1/grants',
-          headers: json(token),
-          body: grantBody,
-          done: (status, body) => {
-            if (status !== 201) {
-              free.push(e);
-              return false;
-            }
-            const id = (JSON.parse(body) as { id: string }).id;
-            load.send({ op: 'release', method: 'DELETE', path: `/v1/grants/${id}`, headers: auth(token), done: (s) => (free.push(e), s === 204) }, performance.now());
-            return true;
-          },
-        },
-        start + (sent / rate) * 1000,
-      );
+      load.send(pairRequest(load, tokens.employees[e]!.token, () => free.push(e)), start + (sent / rate) * 1000);
     }
   });
   const cpu1 = cpuSeconds(pid)!;

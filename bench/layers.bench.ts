@@ -29,7 +29,7 @@ import { compileBroker } from './lib/build';
 import { OpRecorder } from './lib/load';
 import { dueCount, PacedLoad, type PacedRequest } from './lib/paced';
 import { cpuSeconds, freePort, HTTP_PORTS, REDIS_PORTS, startNode, startRedis, stop, type Running } from './lib/processes';
-import { auth, grantBody, json, log, POOL } from './phases/context';
+import { auth, grantBody, json, log, pairRequest, POOL } from './phases/context';
 
 const ROOT = resolve(__dirname, '..');
 const OUT = join(ROOT, 'bench-results', 'layers');
@@ -71,23 +71,7 @@ function requestOf(layer: Layer, t: Target, i: number, load: PacedLoad, free: nu
     case 'pair': {
       const f = free.shift();
       if (f === undefined) return null;
-      const ftoken = t.tokens.employees[EMPLOYEES + f]!.token;
-      return {
-        op: layer,
-        method: 'POST',
-        path: '/v1/grants',
-        headers: json(ftoken),
-        body: grantBody,
-        done: (status, body) => {
-          if (status !== 201) {
-            free.push(f);
-            return false;
-          }
-          const id = (JSON.parse(body) as { id: string }).id;
-          load.send({ op: 'release', method: 'DELETE', path: `/v1/grants/${id}`, headers: auth(ftoken), done: (s) => (free.push(f), s === 204) }, performance.now());
-          return true;
-        },
-      };
+      return pairRequest(load, t.tokens.employees[EMPLOYEES + f]!.token, () => free.push(f), layer);
     }
   }
 }

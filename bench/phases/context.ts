@@ -1,6 +1,7 @@
 /** What every phase of the benchmark shares: the broker under test, the employees' tokens, what each holds. */
 import type { TokensFile } from '../../load-tests/lib/prepare-tokens';
 import type { OpRecorder } from '../lib/load';
+import type { PacedLoad, PacedRequest } from '../lib/paced';
 import { cpuSeconds } from '../lib/processes';
 import type { Settings } from '../lib/types';
 
@@ -22,6 +23,29 @@ export const log = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
 export const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 export const json = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
 export const grantBody = JSON.stringify({ pool: POOL, clientId: 'bench' });
+
+/**
+ * A grant whose answer sends its release at once: one grant + release pair of the paced generators
+ * (bench:ab, bench:layers). `free()` runs when the employee may ask again.
+ */
+export function pairRequest(load: PacedLoad, token: string, free: () => void, op = 'grant'): PacedRequest {
+  return {
+    op,
+    method: 'POST',
+    path: '/v1/grants',
+    headers: json(token),
+    body: grantBody,
+    done: (status, body) => {
+      if (status !== 201) {
+        free();
+        return false;
+      }
+      const id = (JSON.parse(body) as { id: string }).id;
+      load.send({ op: 'release', method: 'DELETE', path: `/v1/grants/${id}`, headers: auth(token), done: (s) => (free(), s === 204) }, performance.now());
+      return true;
+    },
+  };
+}
 
 /** Share of one core between two CPU readings `seconds` apart. */
 export function share(before: number | null, after: number | null, seconds: number): number | null {
