@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { hasRole, type Principal } from '../auth/principal';
-import type { BulkRenewResult, ExpiredLease, Grant, GrantResult, WaitTicket } from '../domain/grant';
-import type { MemberLease } from '../domain/grant';
-import { GRANT_ID, newGrantId } from '../domain/grant';
+import { GRANT_ID, newGrantId, type BulkRenewResult, type ExpiredLease, type Grant, type GrantResult, type MemberLease, type WaitTicket } from '../domain/grant';
 import { BrokerError } from '../errors/error-codes';
 import { ConfigRepository } from '../repositories/config.repository';
 import { LEASE_STORE, type LeaseResult, type LeasePort } from '../repositories/lease-store';
