@@ -113,9 +113,12 @@ export class SharedRateLimitStorage implements ThrottlerStorage {
       w.hits = 0;
     }
     w.hits++;
-    w.pending++;
-    this.dirty.add(w);
-    if (w.hits * 2 >= w.limit) this.hot.add(w);
+    if (this.client) {
+      // What the next sync adds in Redis; alone (the embedded store) there is nothing to share.
+      w.pending++;
+      this.dirty.add(w);
+      if (w.hits * 2 >= w.limit) this.hot.add(w);
+    }
     if (w.blockedUntil <= now && w.hits > limit) w.blockedUntil = now + blockDuration;
     const blocked = w.blockedUntil > now;
     return Promise.resolve({
@@ -131,8 +134,6 @@ export class SharedRateLimitStorage implements ThrottlerStorage {
     if (this.syncing) return this.syncing;
     const now = this.clock();
     if (!this.client) {
-      for (const w of this.dirty) w.pending = 0;
-      this.dirty.clear();
       this.forgetEnded();
       return Promise.resolve();
     }
