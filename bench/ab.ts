@@ -10,6 +10,7 @@
  *
  *   npm run bench:ab -- b44dff5                 # the commit before issue 12 against the working tree
  *   npm run bench:ab -- b44dff5 HEAD --rounds 8 --rate 300 --seconds 4
+ *   npm run bench:ab -- HEAD HEAD --b-node-args=--max-semi-space-size=32   # a Node flag, same code
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -65,7 +66,16 @@ async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { rounds: { type: 'string', default: '6' }, rate: { type: 'string', default: '250' }, seconds: { type: 'string', default: '4' }, store: { type: 'string', default: 'both' }, 'log-level': { type: 'string', default: 'info' } },
+    options: {
+      rounds: { type: 'string', default: '6' },
+      rate: { type: 'string', default: '250' },
+      seconds: { type: 'string', default: '4' },
+      store: { type: 'string', default: 'both' },
+      'log-level': { type: 'string', default: 'info' },
+      // Node's own flags for one side (space-separated), to compare a runtime setting on the same code.
+      'a-node-args': { type: 'string', default: '' },
+      'b-node-args': { type: 'string', default: '' },
+    },
   });
   if (positionals.length < 1) throw new Error('usage: npm run bench:ab -- <base> [<other>]');
   const [a, b] = [positionals[0]!, positionals[1] ?? null];
@@ -101,7 +111,8 @@ async function main(): Promise<void> {
             LOG_LEVEL: values['log-level'], BROKER_JWT_SECRET: secrets.jwt, BROKER_PSEUDONYM_KEY: secrets.pseudonym, BROKER_STATE_DIR: join(OUT, 'state'),
             ...(store === 'redis' ? { REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_KEY_PREFIX: `ab-${dir}:` } : {}),
           };
-          brokers.push(await startNode(`broker ${dir} (${store})`, [join(OUT, dir, 'main.js')], env, `${base}/health/ready`));
+          const nodeArgs = (dir === 'a' ? values['a-node-args'] : values['b-node-args'])!.split(' ').filter(Boolean);
+          brokers.push(await startNode(`broker ${dir} (${store})`, [...nodeArgs, join(OUT, dir, 'main.js')], env, `${base}/health/ready`));
           bases.push(base);
         }
         // Each broker its own employees (600 each), so neither sees the other's grants on the shared Redis.
@@ -136,7 +147,7 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     a,
     b: b ?? 'working tree',
-    settings: { rounds, ratePairsPerSecond: rate, secondsPerTurn: seconds, logLevel: values['log-level'], pairsPerTurn },
+    settings: { rounds, ratePairsPerSecond: rate, secondsPerTurn: seconds, logLevel: values['log-level'], pairsPerTurn, aNodeArgs: values['a-node-args'], bNodeArgs: values['b-node-args'] },
     machine: { cores: os.cpus().length, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg().map((x) => x.toFixed(2)) },
     results,
   };
