@@ -171,6 +171,7 @@ export const brokerConfigSchema = z
     leases: z
       .object({
         defaultTtlSeconds: positiveInt.max(86_400).default(120),
+        /** The longest time between two sweeps; a sweep runs sooner when a lease is due (docs/admission.md, "Expiry"). */
         sweepIntervalSeconds: positiveInt.max(3_600).default(5),
         /** Expired leases reclaimed per admission (the sweep loops until none are left). */
         reapBatch: positiveInt.max(10_000).default(100),

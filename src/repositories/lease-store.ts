@@ -66,6 +66,12 @@ export interface LeasePort {
   /** Reclaims up to `limit` expired leases of a pool. */
   reap(pool: string, limit: number): Promise<ExpiredLease[]>;
 
+  /**
+   * Milliseconds of store time until the soonest lease of a pool expires (0: one is due now), or
+   * null when the pool holds none or is unknown (read only): when the next sweep has work.
+   */
+  nextExpiryIn(pool: string): Promise<number | null>;
+
   /** Capacity, counts per member and agency (read only). */
   snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>>;
 

@@ -5,17 +5,23 @@ import { LEASE_STORE, type LeasePort } from '../repositories/lease-store';
 import { BrokerEvents } from './broker-events';
 
 const SWEEP_BATCH = 1000;
+/** Sweeps are at least this far apart, however soon the next lease expires. */
+export const MIN_SWEEP_GAP_MS = 250;
 
 /**
- * Reclaims leases nobody renewed, every `leases.sweepIntervalSeconds`, looping
- * until a pool has none left. Every replica sweeps; reaping is atomic in the
- * store, so two sweeps never reclaim the same lease twice.
+ * Reclaims leases nobody renewed, looping until a pool has none left. A sweep runs when the
+ * soonest lease of any pool expires (the store says when), at most `leases.sweepIntervalSeconds`
+ * and at least MIN_SWEEP_GAP_MS after the last: capacity returns a quarter of a second after a
+ * lease ends instead of up to a whole interval later, and a store that cannot say (Redis away)
+ * is tried again at the interval. Every replica sweeps; reaping is atomic in the store, so two
+ * sweeps never reclaim the same lease twice.
  */
 @Injectable()
 export class SweeperService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SweeperService.name);
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
+  private stopped = false;
 
   constructor(
     @Inject(LEASE_STORE) private readonly store: LeasePort,
@@ -24,15 +30,44 @@ export class SweeperService implements OnApplicationBootstrap, BeforeApplication
   ) {}
 
   onApplicationBootstrap(): void {
-    const everyMs = this.config.get().broker.leases.sweepIntervalSeconds * 1000;
-    this.timer = setInterval(() => void this.sweep(), everyMs);
-    this.timer.unref();
+    void this.nextSweepIn().then((ms) => this.schedule(ms));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+  }
+
+  private intervalMs(): number {
+    return this.config.get().broker.leases.sweepIntervalSeconds * 1000;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    await this.sweep();
+    this.schedule(await this.nextSweepIn());
+  }
+
+  /** Until the soonest expiry of any pool, within [MIN_SWEEP_GAP_MS, the interval]. */
+  async nextSweepIn(): Promise<number> {
+    const interval = this.intervalMs();
+    let soonest = interval;
+    for (const pool of this.config.get().broker.pools.map((p) => p.id)) {
+      try {
+        const ms = await this.store.nextExpiryIn(pool);
+        if (ms !== null) soonest = Math.min(soonest, ms + 1); // reap takes expiresAt <= now: due 1 ms after
+      } catch {
+        // The store is away: the sweep itself says so (warn); look again at the interval.
+      }
+    }
+    return Math.min(interval, Math.max(MIN_SWEEP_GAP_MS, soonest));
   }
 
   /** One sweep over every pool; returns how many leases were reclaimed. Overlapping calls share one run. */

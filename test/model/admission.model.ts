@@ -181,6 +181,13 @@ export class AdmissionModel {
     return expired;
   }
 
+  /** Milliseconds until the soonest lease expires (0: due now); null without leases or for an unknown pool. */
+  nextExpiryIn(pool: string, now: number): number | null {
+    const leases = this.pools.get(pool)?.leases ?? [];
+    if (leases.length === 0) return null;
+    return Math.max(0, Math.min(...leases.map((l) => l.expiresAt)) - now);
+  }
+
   /** Reclaims up to `limit` expired leases, oldest expiry first, ties by grant id. */
   private reapLeases(p: ModelPool, limit: number, now: number): ExpiredLease[] {
     const expired = p.leases

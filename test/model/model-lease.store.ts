@@ -96,6 +96,9 @@ export class ModelLeaseStore implements LeaseStore {
   async reap(pool: string, limit: number): Promise<ExpiredLease[]> {
     return this.flushed(this.model.reap(pool, limit, this.clock()));
   }
+  async nextExpiryIn(pool: string): Promise<number | null> {
+    return this.model.nextExpiryIn(pool, this.clock());
+  }
   async checkIn(pool: string, ticketId: string, owner: string): Promise<LeaseResult<{ ticket: WaitTicket; expired: ExpiredLease[] }>> {
     return this.flushed(this.model.checkIn(pool, ticketId, owner, this.clock()));
   }

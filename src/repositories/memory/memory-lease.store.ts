@@ -367,6 +367,11 @@ export class MemoryLeaseStore implements LeaseStore {
     return Promise.resolve(expired);
   }
 
+  nextExpiryIn(pool: string): Promise<number | null> {
+    const soonest = this.pools.get(pool)?.expiry.minKey();
+    return Promise.resolve(soonest === undefined ? null : Math.max(0, soonest.at - this.clock()));
+  }
+
   snapshot(pool: string): Promise<LeaseResult<PoolSnapshot>> {
     const state = this.pools.get(pool);
     if (!state) return Promise.resolve(fail('unknown-pool'));

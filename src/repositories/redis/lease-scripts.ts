@@ -54,6 +54,9 @@ export const bulkRenewScript = defineScript<
 
 export const reapScript = defineScript<[limit: number], [RawExpired[], RawChange[]]>('reap-1.lua');
 
+/** No ARGV beyond now. Answers ms until the soonest expiry, -1 for none. */
+export const nextExpiryScript = defineScript<[], number>('next-expiry-1.lua');
+
 export const snapshotScript = defineScript<
   [],
   [Code, number, string | null, number, number, number, number[], number[], number, number]
@@ -94,6 +97,7 @@ export const leaseScripts = [
   listByMemberScript,
   bulkRenewScript,
   reapScript,
+  nextExpiryScript,
   snapshotScript,
   syncPoolScript,
   listEndingScript,

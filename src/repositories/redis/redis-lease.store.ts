@@ -30,6 +30,7 @@ import {
   listByOwnerScript,
   listEndingScript,
   recordFailureScript,
+  nextExpiryScript,
   reapScript,
   releaseScript,
   snapshotScript,
@@ -370,6 +371,11 @@ export class RedisLeaseStore implements LeaseStore {
     const [expired, changes] = await this.acked(pool, reapScript(this.redis, this.base(pool), this.clockNow(), limit));
     this.emit(pool, changes);
     return expiredOf(pool, expired);
+  }
+
+  async nextExpiryIn(pool: string): Promise<number | null> {
+    const ms = await nextExpiryScript(this.redis, this.base(pool), this.clockNow());
+    return ms < 0 ? null : ms;
   }
 
   async checkIn(pool: string, ticketId: string, owner: string): Promise<LeaseResult<{ ticket: WaitTicket; expired: ExpiredLease[] }>> {

@@ -41,6 +41,23 @@ export function describeExpiry(h: ContractHarness): void {
       expect(r2.outcome === 'created' && r2.expired.map((e) => e.id)).toEqual([gs[2]!.id]);
     });
 
+    it('nextExpiryIn(pool) tells how long until the soonest lease over all members expires: null without leases, 0 once one is due', async () => {
+      await open([pool({ members: [member('m1', 3), member('m2', 3)] })]);
+      expect(await h.store.nextExpiryIn('p')).toBeNull();
+      expect(await h.store.nextExpiryIn('nope')).toBeNull();
+      const g1 = await create('o1');
+      h.now += 1_000;
+      await create('o2');
+      expect(await h.store.nextExpiryIn('p')).toBe(TTL - 1_000);
+      h.now += 500;
+      value(await h.store.heartbeat('p', g1.id)); // g1 now expires last: the soonest is o2's, on the other member
+      expect(await h.store.nextExpiryIn('p')).toBe(TTL - 500);
+      h.now += TTL;
+      expect(await h.store.nextExpiryIn('p')).toBe(0);
+      expect(await h.store.reap('p', 10)).toHaveLength(2);
+      expect(await h.store.nextExpiryIn('p')).toBeNull();
+    });
+
     it('leases that expire at the same instant are reclaimed in grant-id order', async () => {
       await open([pool()]);
       const b = await create('o1', 'a', { newGrantId: 'id-b' });
