@@ -11,6 +11,7 @@
  *   npm run bench:ab -- b44dff5                 # the commit before issue 12 against the working tree
  *   npm run bench:ab -- b44dff5 HEAD --rounds 8 --rate 300 --seconds 4
  *   npm run bench:ab -- HEAD HEAD --b-node-args=--max-semi-space-size=32   # a Node flag, same code
+ *   npm run bench:ab -- HEAD~3 --connections 32   # at full load (autocannon), as the throughput phase
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,10 +21,10 @@ import { parseArgs } from 'node:util';
 import { loadAppConfig } from '../src/config/config.loader';
 import { prepareTokens, type TokensFile } from '../load-tests/lib/prepare-tokens';
 import { compileBroker } from './lib/build';
-import { OpRecorder, type LatencySummary } from './lib/load';
+import { OpRecorder, Tracked, type LatencySummary } from './lib/load';
 import { dueCount, PacedLoad } from './lib/paced';
 import { cpuSeconds, freePort, HTTP_PORTS, REDIS_PORTS, startNode, startRedis, stop, type Running } from './lib/processes';
-import { log, pairRequest, POOL } from './phases/context';
+import { auth, grantBody, json, log, pairRequest, POOL } from './phases/context';
 
 const ROOT = resolve(__dirname, '..');
 const OUT = join(ROOT, 'bench-results', 'ab');
@@ -33,6 +34,55 @@ interface Turn {
   cpuPerRequestUs: number;
   requests: number;
   grant: LatencySummary;
+}
+
+/**
+ * A turn at full load: grant + release pairs over `connections` keep-alive connections as fast as the
+ * broker answers (autocannon, as the throughput phase of `npm run bench`), so CPU per request is
+ * the figure issue 12's target is about.
+ */
+async function saturatedTurn(base: string, pid: number, tokens: TokensFile, employees: number[], connections: number, seconds: number): Promise<Turn> {
+  const recorder = new OpRecorder();
+  const tp = new Tracked(recorder);
+  const free = employees.slice();
+  const cpu0 = cpuSeconds(pid)!;
+  await tp.run({
+    url: base,
+    connections,
+    duration: seconds,
+    requests: [
+      tp.request(
+        'grant',
+        {
+          method: 'POST',
+          path: '/v1/grants',
+          setupRequest: (req, c) => {
+            c.e = free.shift()!;
+            c.id = undefined;
+            return { ...req, headers: json(tokens.employees[c.e as number]!.token), body: grantBody };
+          },
+        },
+        (status, body, c) => {
+          // 200: the employee still held a grant from a turn that autocannon stopped mid-pair (reconnect).
+          const ok = status === 201 || status === 200;
+          if (ok) c.id = (JSON.parse(body) as { id: string }).id;
+          else free.push(c.e as number);
+          return ok;
+        },
+      ),
+      tp.request(
+        'release',
+        { method: 'DELETE', setupRequest: (req, c) => (c.id ? { ...req, path: `/v1/grants/${c.id as string}`, headers: auth(tokens.employees[c.e as number]!.token) } : null) },
+        (status, _body, c) => (free.push(c.e as number), status === 204),
+      ),
+    ],
+  });
+  const cpu1 = cpuSeconds(pid)!;
+  const g = recorder.summary('grant');
+  const r = recorder.summary('release');
+  const requests = g.count + r.count;
+  if (g.errors + r.errors > 0) log(`  ${g.errors + r.errors} errors: ${recorder.statusText('grant')} / ${recorder.statusText('release')}`);
+  return { cpuPerRequestUs: ((cpu1 - cpu0) / requests) * 1e6, requests, grant: g };
 }
 
 async function turn(base: string, pid: number, tokens: TokensFile, employees: number[], rate: number, seconds: number): Promise<Turn> {
@@ -72,6 +122,8 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '4' },
       store: { type: 'string', default: 'both' },
       'log-level': { type: 'string', default: 'info' },
+      // Full load instead of a paced rate: this many connections, as fast as the broker answers.
+      connections: { type: 'string' },
       // Node's own flags for one side (space-separated), to compare a runtime setting on the same code.
       'a-node-args': { type: 'string', default: '' },
       'b-node-args': { type: 'string', default: '' },
@@ -82,6 +134,7 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
+  const connections = values.connections === undefined ? null : Number(values.connections);
   const stores = values.store === 'both' ? (['memory', 'redis'] as const) : [values.store as 'memory' | 'redis'];
   mkdirSync(OUT, { recursive: true });
   const loadBefore = os.loadavg().map((x) => x.toFixed(2));
@@ -92,7 +145,13 @@ async function main(): Promise<void> {
   const secrets = { jwt: randomBytes(32).toString('base64url'), pseudonym: randomBytes(32).toString('base64url') };
   const config = loadAppConfig({ BROKER_CONFIG: CONFIG, BROKER_JWT_SECRET: secrets.jwt, BROKER_PSEUDONYM_KEY: secrets.pseudonym, BROKER_STATE_DIR: join(OUT, 'state') }, ROOT);
   const pairsPerTurn = rate * seconds;
-  const tokens = await prepareTokens(config, { count: 2 * 600, pool: POOL, ttlSeconds: 3 * 3600 });
+  // Each side its own employees; at full load (~5,000 requests/s) 2,500 each keep every one within its
+  // rate budget (50 requests per 10 s), as ROTATION does in the throughput phase.
+  const perSide = connections === null ? 600 : 2_500;
+  const tokens = await prepareTokens(config, { count: 2 * perSide, pool: POOL, ttlSeconds: 3 * 3600 });
+  const runTurn = (base: string, pid: number, employees: number[], turnSeconds: number) =>
+    connections === null ? turn(base, pid, tokens, employees, rate, turnSeconds) : saturatedTurn(base, pid, tokens, employees, connections, turnSeconds);
+
   const ports = [await freePort(HTTP_PORTS)];
   ports.push(await freePort(HTTP_PORTS, new Set(ports)));
   const redisPort = await freePort(REDIS_PORTS);
@@ -115,14 +174,14 @@ async function main(): Promise<void> {
           brokers.push(await startNode(`broker ${dir} (${store})`, [...nodeArgs, join(OUT, dir, 'main.js')], env, `${base}/health/ready`));
           bases.push(base);
         }
-        // Each broker its own employees (600 each), so neither sees the other's grants on the shared Redis.
-        const employees = [Array.from({ length: 600 }, (_, e) => e), Array.from({ length: 600 }, (_, e) => 600 + e)];
+        // Each broker its own employees, so neither sees the other's grants on the shared Redis.
+        const employees = [Array.from({ length: perSide }, (_, e) => e), Array.from({ length: perSide }, (_, e) => perSide + e)];
         // A warm-up turn each (JIT, connections), not counted.
-        for (const k of [0, 1]) await turn(bases[k]!, brokers[k]!.child.pid!, tokens, employees[k]!, rate, 2);
+        for (const k of [0, 1]) await runTurn(bases[k]!, brokers[k]!.child.pid!, employees[k]!, 2);
         const turns: [Turn[], Turn[]] = [[], []];
         for (let r = 0; r < rounds; r++) {
           const order = r % 2 === 0 ? [0, 1] : [1, 0];
-          for (const k of order) turns[k]!.push(await turn(bases[k]!, brokers[k]!.child.pid!, tokens, employees[k]!, rate, seconds));
+          for (const k of order) turns[k]!.push(await runTurn(bases[k]!, brokers[k]!.child.pid!, employees[k]!, seconds));
           log(`${store} round ${r + 1}/${rounds}: A ${turns[0][r]!.cpuPerRequestUs.toFixed(0)} µs, B ${turns[1][r]!.cpuPerRequestUs.toFixed(0)} µs per request`);
         }
         const cpuA = median(turns[0].map((t) => t.cpuPerRequestUs));
@@ -147,7 +206,7 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     a,
     b: b ?? 'working tree',
-    settings: { rounds, ratePairsPerSecond: rate, secondsPerTurn: seconds, logLevel: values['log-level'], pairsPerTurn, aNodeArgs: values['a-node-args'], bNodeArgs: values['b-node-args'] },
+    settings: { rounds, ratePairsPerSecond: connections === null ? rate : null, connections, secondsPerTurn: seconds, logLevel: values['log-level'], pairsPerTurn, aNodeArgs: values['a-node-args'], bNodeArgs: values['b-node-args'] },
     machine: { cores: os.cpus().length, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg().map((x) => x.toFixed(2)) },
     results,
   };
