@@ -38,7 +38,7 @@ export class AuthGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     if (isPublicRoute(this.reflector, context)) return true;
     const req = context.switchToHttp().getRequest<AuthedRequest>();
-    const principal = await this.auth.authenticate(req.headers.authorization);
+    const principal = await this.auth.authenticateRequest(req);
     const needed = rolesNeeded(this.reflector, context);
     if (needed && !needed.some((r) => principal.roles.has(r))) {
       throw new BrokerError('forbidden', `this needs one of the roles: ${needed.join(', ')}`);

@@ -33,9 +33,9 @@ export function budgetOf(principal: Principal | null, method: string, roles: rea
  * @nestjs/throttler's guard with one named throttler per budget, of which each request spends exactly
  * one (the library's handleRequest and block logic; the count is the storage's, in this process and,
  * with Redis, shared in batches: src/repositories/rate-limit-storage.ts). Runs before AuthGuard, so requests with bad tokens are limited before
- * they cost a verification each; it verifies the token itself to count per principal (AuthService
- * keeps verified tokens, so AuthGuard's check after this one is a cache hit). AuthGuard still decides
- * every request on its own: this guard only ever refuses.
+ * they cost a verification each; it verifies the token itself to count per principal (through
+ * AuthService.authenticateRequest, so AuthGuard after it reuses this outcome instead of checking the
+ * token again). AuthGuard still decides every request on its own: this guard only ever refuses.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
@@ -78,7 +78,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     if (context.getType() !== 'http' || !this.config.get().broker.rateLimits.enabled) return true;
     if (this.reflector.getAllAndOverride<boolean>(NO_RATE_LIMIT, [context.getHandler(), context.getClass()])) return true;
     const req = context.switchToHttp().getRequest<LimitedRequest>();
-    const principal = isPublicRoute(this.reflector, context) ? null : await this.auth.authenticate(req.headers.authorization).catch(() => null);
+    const principal = isPublicRoute(this.reflector, context) ? null : await this.auth.authenticateRequest(req).catch(() => null);
     const budget = budgetOf(principal, req.method, rolesNeeded(this.reflector, context));
     req.rateBudget = budget;
     req.rateTracker = principal ? `principal:${principal.owner}` : `address:${normalizeIp(req.ip)}`;
