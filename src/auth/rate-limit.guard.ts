@@ -1,4 +1,4 @@
-import { ExecutionContext, Injectable, Logger, SetMetadata } from '@nestjs/common';
+import { ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectThrottlerOptions, InjectThrottlerStorage, normalizeIp, ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerModuleOptions, type ThrottlerRequest, type ThrottlerStorage } from '@nestjs/throttler';
 import { LRUCache } from 'lru-cache';
@@ -9,12 +9,9 @@ import { ConfigRepository } from '../repositories/config.repository';
 import { SharedRateLimitStorage } from '../repositories/rate-limit-storage';
 import { MetricsRepository, type CounterMetric } from '../repositories/metrics.repository';
 import { AuthService } from './auth.service';
-import { isPublicRoute, rolesNeeded, type AuthedRequest } from './auth.guard';
+import type { AuthedRequest } from './auth.guard';
 import type { Principal } from './principal';
-
-const NO_RATE_LIMIT = 'broker:no-rate-limit';
-/** The route is never rate limited (the health probes: an orchestrator must always get an answer). */
-export const NoRateLimit = () => SetMetadata(NO_RATE_LIMIT, true);
+import { routeMetadata } from './route-metadata';
 
 type LimitedRequest = AuthedRequest & { rateBudget?: RateBudget; rateTracker?: string };
 
@@ -76,10 +73,11 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http' || !this.config.get().broker.rateLimits.enabled) return true;
-    if (this.reflector.getAllAndOverride<boolean>(NO_RATE_LIMIT, [context.getHandler(), context.getClass()])) return true;
+    const route = routeMetadata(this.reflector, context);
+    if (route.noRateLimit) return true;
     const req = context.switchToHttp().getRequest<LimitedRequest>();
-    const principal = isPublicRoute(this.reflector, context) ? null : await this.auth.authenticateRequest(req).catch(() => null);
-    const budget = budgetOf(principal, req.method, rolesNeeded(this.reflector, context));
+    const principal = route.isPublic ? null : await this.auth.authenticateRequest(req).catch(() => null);
+    const budget = budgetOf(principal, req.method, route.roles);
     req.rateBudget = budget;
     req.rateTracker = principal ? `principal:${principal.owner}` : `address:${normalizeIp(req.ip)}`;
     // Straight to the one throttler this request spends: the base class would visit all four, with

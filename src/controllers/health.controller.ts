@@ -1,8 +1,7 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
-import { Public } from '../auth/auth.guard';
-import { NoRateLimit } from '../auth/rate-limit.guard';
+import { NoRateLimit, Public } from '../auth/route-metadata';
 import { BrokerError } from '../errors/error-codes';
 import { LEASE_STORE, type StorePort } from '../repositories/lease-store';
 
