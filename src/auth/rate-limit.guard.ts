@@ -1,4 +1,4 @@
-import { ExecutionContext, Injectable, Logger, SetMetadata } from '@nestjs/common';
+import { ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectThrottlerOptions, InjectThrottlerStorage, normalizeIp, ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerModuleOptions, type ThrottlerRequest, type ThrottlerStorage } from '@nestjs/throttler';
 import { LRUCache } from 'lru-cache';
@@ -9,13 +9,11 @@ import { ConfigRepository } from '../repositories/config.repository';
 import { SharedRateLimitStorage } from '../repositories/rate-limit-storage';
 import { MetricsRepository, type CounterMetric } from '../repositories/metrics.repository';
 import { AuthService } from './auth.service';
-import { isPublicRoute, rolesNeeded, type AuthedRequest } from './auth.guard';
+import type { AuthedRequest } from './auth.guard';
 import type { Principal } from './principal';
+import { routeMetadata } from './route-metadata';
 
-const NO_RATE_LIMIT = 'broker:no-rate-limit';
-/** The route is never rate limited (the health probes: an orchestrator must always get an answer). */
-export const NoRateLimit = () => SetMetadata(NO_RATE_LIMIT, true);
-
+/** rateTracker: whom the request is counted for, hashed (trackerOf). */
 type LimitedRequest = AuthedRequest & { rateBudget?: RateBudget; rateTracker?: string };
 
 /**
@@ -33,9 +31,9 @@ export function budgetOf(principal: Principal | null, method: string, roles: rea
  * @nestjs/throttler's guard with one named throttler per budget, of which each request spends exactly
  * one (the library's handleRequest and block logic; the count is the storage's, in this process and,
  * with Redis, shared in batches: src/repositories/rate-limit-storage.ts). Runs before AuthGuard, so requests with bad tokens are limited before
- * they cost a verification each; it verifies the token itself to count per principal (AuthService
- * keeps verified tokens, so AuthGuard's check after this one is a cache hit). AuthGuard still decides
- * every request on its own: this guard only ever refuses.
+ * they cost a verification each; it verifies the token itself to count per principal (through
+ * AuthService.authenticateRequest, so AuthGuard after it reuses this outcome instead of checking the
+ * token again). AuthGuard still decides every request on its own: this guard only ever refuses.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
@@ -76,12 +74,13 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http' || !this.config.get().broker.rateLimits.enabled) return true;
-    if (this.reflector.getAllAndOverride<boolean>(NO_RATE_LIMIT, [context.getHandler(), context.getClass()])) return true;
+    const route = routeMetadata(this.reflector, context);
+    if (route.noRateLimit) return true;
     const req = context.switchToHttp().getRequest<LimitedRequest>();
-    const principal = isPublicRoute(this.reflector, context) ? null : await this.auth.authenticate(req.headers.authorization).catch(() => null);
-    const budget = budgetOf(principal, req.method, rolesNeeded(this.reflector, context));
+    const principal = route.isPublic ? null : await this.auth.authenticateRequest(req).catch(() => null);
+    const budget = budgetOf(principal, req.method, route.roles);
     req.rateBudget = budget;
-    req.rateTracker = principal ? `principal:${principal.owner}` : `address:${normalizeIp(req.ip)}`;
+    req.rateTracker = trackerOf(principal, req.ip);
     // Straight to the one throttler this request spends: the base class would visit all four, with
     // six metadata look-ups each, to skip three (this guard has no per-route @Throttle overrides).
     const throttler = this.throttlers.find((th) => th.name === budget)!;
@@ -120,12 +119,30 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 }
 
-/** Trackers hashed lately: a caller's next requests skip the SHA-256 (1–2 % of a request's CPU). */
-const hashedTrackers = new LRUCache<string, string>({ max: 20_000 });
+/** The rate-limit key part of a tracker: neither an address nor a pseudonym lands in Redis as it came. */
+function hashed(tracker: string): string {
+  return createHash('sha256').update(tracker).digest('base64url').slice(0, 22);
+}
 
-function hashedTracker(tracker: string): string {
-  let h = hashedTrackers.get(tracker);
-  if (h === undefined) hashedTrackers.set(tracker, (h = createHash('sha256').update(tracker).digest('base64url').slice(0, 22)));
+/**
+ * Hashed trackers of principals, kept with the Principal object: AuthService's token cache hands out
+ * the same object for every request with a token, so a caller's requests hash once per cached token,
+ * without the string building and LRU look-up a tracker string needs.
+ */
+const principalTrackers = new WeakMap<Principal, string>();
+/** Addresses hashed lately: a caller's next requests skip the SHA-256 (1–2 % of a request's CPU). */
+const addressTrackers = new LRUCache<string, string>({ max: 20_000 });
+
+/** Whom a request is counted for, hashed: its principal if its token verified, else its client address. */
+export function trackerOf(principal: Principal | null, ip: string): string {
+  if (principal) {
+    let h = principalTrackers.get(principal);
+    if (h === undefined) principalTrackers.set(principal, (h = hashed(`principal:${principal.owner}`)));
+    return h;
+  }
+  const address = `address:${normalizeIp(ip)}`;
+  let h = addressTrackers.get(address);
+  if (h === undefined) addressTrackers.set(address, (h = hashed(address)));
   return h;
 }
 
@@ -137,9 +154,9 @@ export function throttlerOptions(config: ConfigRepository, storage?: ThrottlerSt
   return {
     setHeaders: false,
     ...(storage ? { storage } : {}),
-    // Addresses and pseudonyms are hashed: neither lands in Redis as it came.
-    getTracker: (req) => (req as LimitedRequest).rateTracker ?? 'unknown',
-    generateKey: (_ctx, tracker, name) => `${redisKeyPrefix}rl:${name}:${hashedTracker(tracker)}`,
+    // RateLimitGuard sets the tracker already hashed (trackerOf): neither an address nor a pseudonym lands in Redis as it came.
+    getTracker: (req) => (req as LimitedRequest).rateTracker ?? hashed('unknown'),
+    generateKey: (_ctx, tracker, name) => `${redisKeyPrefix}rl:${name}:${tracker}`,
     throttlers: names.map((name) => ({ name, limit: budgets[name].limit, ttl: budgets[name].windowSeconds * 1000 })),
   };
 }

@@ -1,8 +1,8 @@
 import { Controller, Get, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/principal';
+import { Roles } from '../auth/route-metadata';
 import { AuditQueryDto } from '../dtos/audit.dto';
 import { AuditService } from '../services/audit.service';
 import { ApiProblems } from './problem-responses';

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/principal';
+import { Roles } from '../auth/route-metadata';
 import { FailureReportDto, FailureReportView, MemberDetailView, MemberStateDto, OverridesView, PoolPatchDto, ResetOverridesDto } from '../dtos/operator.dto';
 import { IdPipe } from '../dtos/id.pipe';
 import { BrokerError } from '../errors/error-codes';

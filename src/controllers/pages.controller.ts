@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { Public } from '../auth/auth.guard';
+import { Public } from '../auth/route-metadata';
 import { BrokerError } from '../errors/error-codes';
 
 const TYPES: Record<string, string> = {

@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/principal';
+import { Roles } from '../auth/route-metadata';
 import { BulkRenewalDto, bulkRenewalBodySchema, BulkRenewalResultView, bulkRenewalResultSchema, MemberGrantsView, memberGrantsView, memberGrantsViewSchema } from '../dtos/grant.dto';
 import { PoolView } from '../dtos/pool.dto';
 import { IdPipe } from '../dtos/id.pipe';

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import Redis from 'ioredis';
+import { HealthController } from '../../src/controllers/health.controller';
+import { startTestApp, type TestApp } from '../support/test-app';
 import { PORTS, scrape, sample, startBroker, type RunningBroker } from './support/broker';
 
 async function get(url: string): Promise<{ status: number; type: string; json: any }> {
@@ -35,6 +37,26 @@ describe('health probes (embedded store)', () => {
   it('is live and ready, without a token', async () => {
     expect(await get(`${b.url}/health/live`)).toMatchObject({ status: 200, json: { status: 'ok' } });
     expect(await get(`${b.url}/health/ready`)).toMatchObject({ status: 200, json: { status: 'ok', info: { store: { status: 'up', kind: 'memory' } } } });
+  });
+});
+
+describe('liveness answered without terminus', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('answers the body terminus gave for a check without indicators, and the same through terminus once the app closes', async () => {
+    const live = () => t.app.inject({ method: 'GET', url: '/health/live' });
+    const direct = await live();
+    expect([direct.statusCode, direct.headers['content-type'], direct.json()]).toEqual([200, 'application/json; charset=utf-8', { status: 'ok', info: {}, error: {}, details: {} }]);
+    // From onModuleDestroy on, terminus answers again (it fails liveness once its own shutdown hook has run).
+    t.app.get(HealthController).onModuleDestroy();
+    const viaTerminus = await live();
+    expect([viaTerminus.statusCode, viaTerminus.headers['content-type'], viaTerminus.body]).toEqual([200, direct.headers['content-type'], direct.body]);
   });
 });
 

@@ -13,7 +13,7 @@ describe('rate limiting while its storage does not answer', () => {
     const config = new ConfigRepository(testConfig());
     const failing: ThrottlerStorage = { increment: () => Promise.reject(new Error('Connection is closed.')) };
     const metrics = new MetricsRepository();
-    const auth = { authenticate: () => Promise.reject(new Error('no token')) } as unknown as AuthService;
+    const auth = { authenticateRequest: () => Promise.reject(new Error('no token')) } as unknown as AuthService;
     const guard = new RateLimitGuard(throttlerOptions(config, failing), failing, new Reflector(), auth, config, metrics);
     await guard.onModuleInit();
     class AnyController {
