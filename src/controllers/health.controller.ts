@@ -29,7 +29,10 @@ export class HealthController implements OnModuleDestroy {
     @Inject(LEASE_STORE) private readonly store: StorePort,
   ) {}
 
-  /** Nest destroys modules before any shutdown hook runs, so this is set before terminus starts failing its checks. */
+  /**
+   * Nest destroys modules before any shutdown hook runs, so this is set before terminus starts failing
+   * its checks (it would answer them with an exception of its own, which reached clients as a 500).
+   */
   onModuleDestroy(): void {
     this.closing = true;
   }
@@ -37,10 +40,10 @@ export class HealthController implements OnModuleDestroy {
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process is up' })
   @ApiResponse({ status: 200, description: '{"status":"ok"}' })
-  live(): HealthCheckResult | Promise<HealthCheckResult> {
-    // A check without indicators is a constant answer: no terminus on the probe's path while the app
-    // runs; once it shuts down, terminus answers as it always did (it fails its checks from then on).
-    return this.closing ? this.health.check([]) : LIVE;
+  live(): HealthCheckResult {
+    // A check without indicators is a constant answer, so no terminus on the probe's path. A process
+    // that answers is alive, shutting down or not: the orchestrator is ending it already.
+    return LIVE;
   }
 
   @Get('ready')
@@ -49,6 +52,7 @@ export class HealthController implements OnModuleDestroy {
   @ApiResponse({ status: 200, description: '{"status":"ok","info":{"store":{"status":"up","kind":"redis"}},...}' })
   @ApiResponse({ status: 503, description: 'application/problem+json, code store-unavailable' })
   async ready(): Promise<HealthCheckResult> {
+    if (this.closing) throw new BrokerError('shutting-down', 'this replica is shutting down: send requests to another one', { retryAfterSeconds: 1 });
     try {
       return await this.health.check([() => this.storeUp()]);
     } catch (e) {

@@ -52,6 +52,7 @@ export const errorCatalogue = {
   // Service
   'rate-limited': { status: 429, title: 'Too many requests' },
   'store-unavailable': { status: 503, title: 'The state store cannot be reached' },
+  'shutting-down': { status: 503, title: 'This replica is shutting down' },
   'internal-error': { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -53,6 +53,8 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly admission;
   private readonly storeLatency;
   private readonly storeErrors;
+  /** Operations whose error series exists already (names match a fixed pattern; a few dozen at most). */
+  private readonly storeOperationsSeen = new Set<string>();
 
   private readonly storeUp;
   private readonly wsConnections;
@@ -132,8 +134,13 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       e.on('storeCall', (p) => {
         const operation = /^[A-Za-z][A-Za-z0-9-]{0,31}$/.test(p.operation) ? p.operation : OTHER_LABEL;
         this.storeLatency.observe({ operation }, p.durationMs / 1000);
-        // Adding 0 creates the error series with the first call, so rate() and dashboards see it before any error.
-        this.storeErrors.inc({ operation }, p.ok ? 0 : 1);
+        // The error series exists from an operation's first call (adding 0), so rate() and dashboards see
+        // it before any error; after that only errors touch it (a prom-client update costs a label hash).
+        if (!p.ok) this.storeErrors.inc({ operation });
+        else if (!this.storeOperationsSeen.has(operation)) {
+          this.storeOperationsSeen.add(operation);
+          this.storeErrors.inc({ operation }, 0);
+        }
       }),
     );
   }

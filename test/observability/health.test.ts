@@ -49,14 +49,17 @@ describe('liveness answered without terminus', () => {
     await t?.close();
   });
 
-  it('answers the body terminus gave for a check without indicators, and the same through terminus once the app closes', async () => {
+  it('answers the body terminus gave for a check without indicators; while shutting down, live still and not ready (503 shutting-down, never a 500)', async () => {
     const live = () => t.app.inject({ method: 'GET', url: '/health/live' });
     const direct = await live();
     expect([direct.statusCode, direct.headers['content-type'], direct.json()]).toEqual([200, 'application/json; charset=utf-8', { status: 'ok', info: {}, error: {}, details: {} }]);
-    // From onModuleDestroy on, terminus answers again (it fails liveness once its own shutdown hook has run).
-    t.app.get(HealthController).onModuleDestroy();
-    const viaTerminus = await live();
-    expect([viaTerminus.statusCode, viaTerminus.headers['content-type'], viaTerminus.body]).toEqual([200, direct.headers['content-type'], direct.body]);
+    expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+    t.app.get(HealthController).onModuleDestroy(); // the first step of a shutdown
+    const closing = await live();
+    expect([closing.statusCode, closing.body]).toEqual([200, direct.body]);
+    const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect([ready.statusCode, ready.headers['content-type'], ready.headers['retry-after']]).toEqual([503, 'application/problem+json; charset=utf-8', '1']);
+    expect(ready.json()).toMatchObject({ code: 'shutting-down', status: 503 });
   });
 });
 
