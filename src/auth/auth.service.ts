@@ -16,7 +16,6 @@ import type { Principal } from './principal';
  * a request's CPU (docs/performance.md). Keyed by the whole token string, signature included,
  * so only the exact bytes that verified are ever served; failures are never kept.
  */
-export const TOKEN_CACHE_MAX = 20_000;
 /** An entry is kept at most this long, and never past the token's `exp`: a key the identity provider withdraws stops being honoured within it. */
 export const TOKEN_CACHE_MAX_AGE_MS = 5 * 60_000;
 
@@ -26,21 +25,23 @@ interface CachedToken {
   readonly until: number;
 }
 
-/** Verifies bearer tokens (HS256 secret, a PEM public key, or a JWKS URL) and turns them into a Principal. */
 /** Where authenticateRequest keeps a request's outcome, refusals included; gone with the request. */
 const AUTH_OUTCOME = Symbol('broker:auth-outcome');
 
+/** Verifies bearer tokens (HS256 secret, a PEM public key, or a JWKS URL) and turns them into a Principal. */
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger(AuthService.name);
   private keyPromise: Promise<Uint8Array | KeyLike | JWTVerifyGetKey> | null = null;
-  private readonly verified = new LRUCache<string, CachedToken>({ max: TOKEN_CACHE_MAX });
+  private readonly verified: LRUCache<string, CachedToken>;
   private claims: ReturnType<typeof claimsSchema> | null = null;
 
   constructor(
     private readonly config: ConfigRepository,
     private readonly pseudonyms: PseudonymService,
-  ) {}
+  ) {
+    this.verified = new LRUCache<string, CachedToken>({ max: config.get().broker.auth.tokenCacheSize });
+  }
 
   private key(): Promise<Uint8Array | KeyLike | JWTVerifyGetKey> {
     if (!this.keyPromise) {

@@ -83,6 +83,12 @@ export const authSchema = z
     clockToleranceSeconds: nonNegativeInt.max(300).default(5),
     /** Tokens must carry exp, at most this far after iat (or after now, without iat); longer-lived tokens are refused. */
     maxTokenLifetimeSeconds: positiveInt.max(7 * 86_400).default(86_400),
+    /**
+     * Verified tokens kept per process (~1 KB each), so a client's next request skips the signature
+     * check. Size it above the sessions held: each client renews with its own token, and a cache
+     * smaller than that working set misses on every renewal (docs/performance.md, third pass).
+     */
+    tokenCacheSize: positiveInt.max(1_000_000).default(100_000),
     claims: z
       .object({
         agency: z.string().min(1).default('agency'),
