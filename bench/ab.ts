@@ -24,7 +24,7 @@ import { compileBroker } from './lib/build';
 import { OpRecorder, Tracked, type LatencySummary } from './lib/load';
 import { dueCount, PacedLoad } from './lib/paced';
 import { cpuSeconds, freePort, HTTP_PORTS, REDIS_PORTS, startNode, startRedis, stop, type Running } from './lib/processes';
-import { auth, grantBody, json, log, pairRequest, POOL } from './phases/context';
+import { autocannonPairs, log, pairRequest, POOL } from './phases/context';
 
 const ROOT = resolve(__dirname, '..');
 const OUT = join(ROOT, 'bench-results', 'ab');
@@ -50,32 +50,7 @@ async function saturatedTurn(base: string, pid: number, tokens: TokensFile, empl
     url: base,
     connections,
     duration: seconds,
-    requests: [
-      tp.request(
-        'grant',
-        {
-          method: 'POST',
-          path: '/v1/grants',
-          setupRequest: (req, c) => {
-            c.e = free.shift()!;
-            c.id = undefined;
-            return { ...req, headers: json(tokens.employees[c.e as number]!.token), body: grantBody };
-          },
-        },
-        (status, body, c) => {
-          // 200: the employee still held a grant from a turn that autocannon stopped mid-pair (reconnect).
-          const ok = status === 201 || status === 200;
-          if (ok) c.id = (JSON.parse(body) as { id: string }).id;
-          else free.push(c.e as number);
-          return ok;
-        },
-      ),
-      tp.request(
-        'release',
-        { method: 'DELETE', setupRequest: (req, c) => (c.id ? { ...req, path: `/v1/grants/${c.id as string}`, headers: auth(tokens.employees[c.e as number]!.token) } : null) },
-        (status, _body, c) => (free.push(c.e as number), status === 204),
-      ),
-    ],
+    requests: autocannonPairs(tp, tokens, free),
   });
   const cpu1 = cpuSeconds(pid)!;
   const g = recorder.summary('grant');

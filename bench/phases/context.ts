@@ -1,6 +1,6 @@
 /** What every phase of the benchmark shares: the broker under test, the employees' tokens, what each holds. */
 import type { TokensFile } from '../../load-tests/lib/prepare-tokens';
-import type { OpRecorder } from '../lib/load';
+import type { OpRecorder, Tracked } from '../lib/load';
 import type { PacedLoad, PacedRequest } from '../lib/paced';
 import { cpuSeconds } from '../lib/processes';
 import type { Settings } from '../lib/types';
@@ -45,6 +45,43 @@ export function pairRequest(load: PacedLoad, token: string, free: () => void, op
       return true;
     },
   };
+}
+
+/**
+ * Grant + release pairs for autocannon (Tracked): each connection takes an employee from `free`,
+ * asks for a grant, releases it, and gives the employee back (bench:ab at full load, the workers
+ * phase). A 200 is a grant too: the employee still held one from a run autocannon stopped mid-pair.
+ */
+export function autocannonPairs(tp: Tracked, tokens: TokensFile, free: number[]): ReturnType<Tracked['request']>[] {
+  return [
+    tp.request(
+      'grant',
+      {
+        method: 'POST',
+        path: '/v1/grants',
+        setupRequest: (req, c) => {
+          c.e = free.shift()!;
+          c.id = undefined;
+          return { ...req, headers: json(tokens.employees[c.e as number]!.token), body: grantBody };
+        },
+      },
+      (status, body, c) => {
+        const ok = status === 201 || status === 200;
+        if (ok) c.id = (JSON.parse(body) as { id: string }).id;
+        else free.push(c.e as number);
+        return ok;
+      },
+    ),
+    tp.request(
+      'release',
+      { method: 'DELETE', setupRequest: (req, c) => (c.id ? { ...req, path: `/v1/grants/${c.id as string}`, headers: auth(tokens.employees[c.e as number]!.token) } : null) },
+      (status, _body, c) => {
+        c.id = undefined;
+        free.push(c.e as number);
+        return status === 204;
+      },
+    ),
+  ];
 }
 
 /** Share of one core between two CPU readings `seconds` apart. */

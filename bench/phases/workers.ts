@@ -9,7 +9,7 @@ import type { TokensFile } from '../../load-tests/lib/prepare-tokens';
 import { OpRecorder, Tracked } from '../lib/load';
 import { sleep, startNode, stop, treeCpuSeconds } from '../lib/processes';
 import type { Settings, WorkerScaling } from '../lib/types';
-import { auth, grantBody, json, log, ROTATION } from './context';
+import { autocannonPairs, log, ROTATION } from './context';
 
 export async function workerScaling(
   s: Settings,
@@ -37,35 +37,7 @@ export async function workerScaling(
         url: base,
         connections: s.throughputConnections,
         duration: s.throughputSeconds,
-        requests: [
-          tp.request(
-            'grant',
-            {
-              method: 'POST',
-              path: '/v1/grants',
-              setupRequest: (req, c) => {
-                const e = free.shift()!;
-                c.e = e;
-                return { ...req, headers: json(tokens.employees[e]!.token), body: grantBody };
-              },
-            },
-            (status, body, c) => {
-              const ok = status === 201;
-              if (ok) c.id = (JSON.parse(body) as { id: string }).id;
-              else free.push(c.e as number);
-              return ok;
-            },
-          ),
-          tp.request(
-            'release',
-            { method: 'DELETE', setupRequest: (req, c) => (c.id ? { ...req, path: `/v1/grants/${c.id as string}`, headers: auth(tokens.employees[c.e as number]!.token) } : null) },
-            (status, _body, c) => {
-              c.id = undefined;
-              free.push(c.e as number);
-              return status === 204;
-            },
-          ),
-        ],
+        requests: autocannonPairs(tp, tokens, free),
       });
       const seconds = (performance.now() - start) / 1000;
       const cpu1 = treeCpuSeconds(broker.child.pid!);

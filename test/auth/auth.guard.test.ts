@@ -10,12 +10,8 @@ import { ConfigRepository } from '../../src/repositories/config.repository';
 import { MetricsRepository } from '../../src/repositories/metrics.repository';
 import { SharedRateLimitStorage } from '../../src/repositories/rate-limit-storage';
 import { PseudonymService } from '../../src/services/pseudonym.service';
+import { httpContextOf } from '../support/http-context';
 import { startTestApp, testConfig, type TestApp } from '../support/test-app';
-
-/** A route without metadata: it needs a valid token, of any role. */
-class AnyController {
-  handler() {}
-}
 
 type Req = { method: string; ip: string; headers: { authorization?: string }; routeOptions: { url: string }; principal?: unknown };
 
@@ -23,13 +19,9 @@ function request(authorization?: string): Req {
   return { method: 'POST', ip: '198.51.100.1', headers: authorization === undefined ? {} : { authorization }, routeOptions: { url: '/v1/grants' } };
 }
 
+/** A route without metadata: it needs a valid token, of any role. */
 function contextOf(req: Req): ExecutionContext {
-  return {
-    getType: () => 'http',
-    getHandler: () => AnyController.prototype.handler,
-    getClass: () => AnyController,
-    switchToHttp: () => ({ getRequest: () => req, getResponse: () => ({ header: () => undefined }) }),
-  } as unknown as ExecutionContext;
+  return httpContextOf(req);
 }
 
 async function outcome(p: Promise<unknown>): Promise<unknown> {

@@ -1,4 +1,3 @@
-import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import crypto from 'node:crypto';
@@ -9,14 +8,12 @@ import { mintToken } from '../../src/auth/token-minter';
 import { ConfigRepository } from '../../src/repositories/config.repository';
 import { MetricsRepository } from '../../src/repositories/metrics.repository';
 import { PseudonymService } from '../../src/services/pseudonym.service';
+import { httpContextOf } from '../support/http-context';
 import { testConfig } from '../support/test-app';
 
 /** The key part as every release so far has written it: replicas of two releases on one Redis share budgets. */
 const sha = (tracker: string) => crypto.createHash('sha256').update(tracker).digest('base64url').slice(0, 22);
 
-class AnyController {
-  handler() {}
-}
 
 describe('rate-limit keys', () => {
   it('counts a principal under sha256("principal:<pseudonym>") and a refused token under sha256("address:<ip>"), as before', async () => {
@@ -39,13 +36,7 @@ describe('rate-limit keys', () => {
       ['POST', 'Bearer a.b.c'],
     ] as const) {
       const req = { method, ip: '198.51.100.9', headers: { authorization }, routeOptions: { url: '/v1/grants' } };
-      const context = {
-        getType: () => 'http',
-        getHandler: () => AnyController.prototype.handler,
-        getClass: () => AnyController,
-        switchToHttp: () => ({ getRequest: () => req, getResponse: () => ({ header: () => undefined }) }),
-      } as unknown as ExecutionContext;
-      await expect(guard.canActivate(context)).resolves.toBe(true);
+      await expect(guard.canActivate(httpContextOf(req))).resolves.toBe(true);
     }
     const principal = sha(`principal:${pseudonyms.of('emp-7')}`);
     expect(keys).toEqual([`rl-test:rl:grants:${principal}`, `rl-test:rl:reads:${principal}`, `rl-test:rl:unauthenticated:${sha('address:198.51.100.9')}`]);
