@@ -62,7 +62,8 @@ export class SweeperService implements OnApplicationBootstrap, BeforeApplication
     for (const pool of this.config.get().broker.pools.map((p) => p.id)) {
       try {
         const ms = await this.store.nextExpiryIn(pool);
-        if (ms !== null) soonest = Math.min(soonest, ms + 1); // reap takes expiresAt <= now: due 1 ms after
+        // +1 ms: the store counts on its own clock (Redis TIME), which may run a little behind this timer.
+        if (ms !== null) soonest = Math.min(soonest, ms + 1);
       } catch {
         // The store is away: the sweep itself says so (warn); look again at the interval.
       }
