@@ -50,7 +50,7 @@ export class HealthController implements OnModuleDestroy {
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness: the state store answers' })
   @ApiResponse({ status: 200, description: '{"status":"ok","info":{"store":{"status":"up","kind":"redis"}},...}' })
-  @ApiResponse({ status: 503, description: 'application/problem+json, code store-unavailable' })
+  @ApiResponse({ status: 503, description: 'application/problem+json, code store-unavailable, or shutting-down while this replica stops' })
   async ready(): Promise<HealthCheckResult> {
     if (this.closing) throw new BrokerError('shutting-down', 'this replica is shutting down: send requests to another one', { retryAfterSeconds: 1 });
     try {
