@@ -11,20 +11,14 @@
 ]]
 --- @include "clock"
 --- @include "keys"
+--- @include "leases"
 
 local base = KEYS[1]
 local now = clock_now(ARGV[1])
 local soonest = nil
-local flat = redis.call('HGETALL', key_state(base))
-for i = 1, #flat, 2 do
-  local name = flat[i]
-  if string.sub(name, 1, 2) == 'm:' and tonumber(flat[i + 1]) > 0 then
-    local head = redis.call('ZRANGE', key_member_expiry(base, string.sub(name, 3)), 0, 0, 'WITHSCORES')
-    if head[1] then
-      local at = tonumber(head[2])
-      if soonest == nil or at < soonest then soonest = at end
-    end
-  end
+for _, member in ipairs(members_holding(base)) do
+  local _, at = expiry_head(base, member)
+  if at and (soonest == nil or at < soonest) then soonest = at end
 end
 if soonest == nil then return -1 end
 if soonest <= now then return 0 end

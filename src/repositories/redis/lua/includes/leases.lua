@@ -104,3 +104,21 @@ end
 local function started_index_drop(base)
   redis.call('DEL', key_started(base))
 end
+
+-- Members whose count ('m:<id>' in the state hash) says they hold a lease (or an offer).
+local function members_holding(base)
+  local members = {}
+  local flat = redis.call('HGETALL', key_state(base))
+  for i = 1, #flat, 2 do
+    local name = flat[i]
+    if string.sub(name, 1, 2) == 'm:' and tonumber(flat[i + 1]) > 0 then members[#members + 1] = string.sub(name, 3) end
+  end
+  return members
+end
+
+-- The soonest entry of a member's expiry set: field, expiresAt; nil when it has none.
+local function expiry_head(base, member)
+  local head = redis.call('ZRANGE', key_member_expiry(base, member), 0, 0, 'WITHSCORES')
+  if head[1] then return head[1], tonumber(head[2]) end
+  return nil
+end

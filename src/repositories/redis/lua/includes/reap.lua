@@ -43,12 +43,9 @@ end
 
 -- Pushes the oldest entry of a member's expiry set when it has expired.
 local function push_expired_head(heap, base, pool, member, now)
-  local head = redis.call('ZRANGE', key_member_expiry(base, member), 0, 0, 'WITHSCORES')
-  if head[1] then
-    local score = tonumber(head[2])
-    if score <= now then
-      heap_push(heap, { score = score, field = head[1], id = id_of_field(pool, head[1]), member = member })
-    end
+  local field, score = expiry_head(base, member)
+  if field and score <= now then
+    heap_push(heap, { score = score, field = field, id = id_of_field(pool, field), member = member })
   end
 end
 
@@ -56,13 +53,7 @@ local function reap_expired(base, pool, now, limit)
   local reaped = {}
   if limit <= 0 then return reaped end
   local heap = {}
-  local flat = redis.call('HGETALL', key_state(base))
-  for i = 1, #flat, 2 do
-    local name = flat[i]
-    if string.sub(name, 1, 2) == 'm:' and tonumber(flat[i + 1]) > 0 then
-      push_expired_head(heap, base, pool, string.sub(name, 3), now)
-    end
-  end
+  for _, member in ipairs(members_holding(base)) do push_expired_head(heap, base, pool, member, now) end
   while #reaped < limit and #heap > 0 do
     local item = heap_pop(heap)
     local r = unpack_record(redis.call('HGET', key_grants(base), item.field))
