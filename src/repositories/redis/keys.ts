@@ -8,7 +8,8 @@
  * mirrors this file; test/repositories/redis/keys.test.ts checks they agree).
  *
  *   <base>config            string  JSON PoolSpec
- *   <base>state             hash    active, fence, m:<member> → count, a:<agency> → count
+ *   <base>state             hash    active, fence, m:<member> → count, a:<agency> → count, nx (no lease
+ *                                   expires before it: lua/includes/leases.lua)
  *   <base>grants            hash    grant id → packed record (see lua/includes/record.lua)
  *   <base>owners:<n>        hash    owner → space-separated grant ids, owners spread over 1024 buckets
  *                                   (lua/includes/leases.lua) so each bucket stays a compact listpack

@@ -25,6 +25,27 @@ export function describeExpiry(h: ContractHarness): void {
       expect(await counts()).toEqual({ active: 1, members: { m1: 1 }, agencies: { a: 1, b: 0 } });
     });
 
+    it('an admission reclaims a lease that expires sooner than every lease held before it (the TTL lowered meanwhile)', async () => {
+      await open([pool({ members: [member('m1', 2)], leaseTtlMs: TTL })]);
+      const long = await create('o1');
+      h.now += 1_000;
+      expect((await refusal(cmd('o9', 'zz'))).code).toBe('not-entitled'); // an admission that reaps nothing
+      await h.setSpec({ leaseTtlMs: 5_000 });
+      const short = await create('o2');
+      expect(short.expiresAt).toBeLessThan(long.expiresAt);
+      expect((await refusal(cmd('o3'))).code).toBe('pool-full');
+      h.now = short.expiresAt;
+      const r = await grant(cmd('o3'));
+      expect(r.outcome).toBe('created');
+      expect(r.expired.map((e) => e.id)).toEqual([short.id]);
+      // and again once that one is due, sooner than the first lease still
+      const third = r.outcome === 'created' ? r.grant : null;
+      h.now = third!.expiresAt;
+      const r2 = await grant(cmd('o4'));
+      expect(r2.outcome === 'created' && r2.expired.map((e) => e.id)).toEqual([third!.id]);
+      expect((await snap()).active).toBe(2);
+    });
+
     it('an admission reclaims at most reapBatch; refusals report what they reclaimed too', async () => {
       await open([pool({ members: [member('m1', 3)], agencies: [share('a', 0, 100), share('b', 0, 100)] })], { reapBatch: 2 });
       const gs = [await create('o1'), await create('o2'), await create('o3')];

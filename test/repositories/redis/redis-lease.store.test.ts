@@ -103,9 +103,14 @@ describe('RedisLeaseStore on Redis', () => {
     expect((await admin.zcard(k.memberExpiry('m1'))) + (await admin.zcard(k.memberExpiry('m2')))).toBe(30);
     // '<pool>.<rest>' ids are stored by their rest.
     expect(await admin.hexists(k.grants, 'g0')).toBe(1);
-    const { fence, ...counts } = await admin.hgetall(k.state);
+    const { fence, nx, ...counts } = await admin.hgetall(k.state);
     expect(counts).toEqual({ active: '30', 'm:m1': '15', 'm:m2': '15', 'a:a': '30' });
     expect(fence).toMatch(/^\d{16}$/); // store time × 1000 or above, written in full (never 1.7e+15)
+    // The next-expiry bound (lua/includes/leases.lua): written in full, and no lease expires before it.
+    expect(nx).toMatch(/^\d{13}$/);
+    const [, soonest1] = await admin.zrange(k.memberExpiry('m1'), 0, 0, 'WITHSCORES');
+    const [, soonest2] = await admin.zrange(k.memberExpiry('m2'), 0, 0, 'WITHSCORES');
+    expect(Number(nx)).toBeLessThanOrEqual(Math.min(Number(soonest1), Number(soonest2)));
     expect((await admin.smembers(poolIndexKey(prefix))).sort()).toEqual(['p', 'q']);
   });
 

@@ -25,7 +25,7 @@ local base = KEYS[1]
 local spec = load_spec(base)
 if not spec then return { {}, {} } end
 local pool, now, limit = pool_of_base(base), clock_now(ARGV[1]), tonumber(ARGV[2])
-local expired = reap_expired(base, pool, now, limit)
+local expired = reap_expired(base, pool, now, limit, true)
 local changes = {}
 reap_waiting(base, pool, now, limit, changes)
 offer_step(base, pool, spec, now, changes)

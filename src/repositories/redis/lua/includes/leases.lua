@@ -54,10 +54,24 @@ end
 -- effective definition sets a maximum session duration (spec.maxSessionMs): pools without one
 -- pay nothing for it. sync-pool-1.lua builds it from the grant records when a maximum is set
 -- and drops it when the maximum is removed (started_index_rebuild / started_index_drop).
+-- <base>state 'nx' ("next expiry"): no lease of the pool expires before this time (epoch ms), so
+-- an admission's reap that comes earlier has nothing to find and skips the walk over every member's
+-- expiry set (includes/reap.lua). Absent: not known. It is a lower bound and stays one: a new
+-- lease lowers it to its own expiry when that is sooner; a renewal never moves an expiry earlier
+-- (renewed_expiry) and a drop removes one, so neither can make it wrong; a full reap sets it to the
+-- soonest expiry left (NO_EXPIRY when none is).
+local NO_EXPIRY = 9e15
+
+local function lower_next_expiry(base, expires)
+  local nx = redis.call('HGET', key_state(base), 'nx')
+  if nx and expires < tonumber(nx) then redis.call('HSET', key_state(base), 'nx', string.format('%.0f', expires)) end
+end
+
 local function insert_lease(base, field, r, expires, spec)
   local state = key_state(base)
   redis.call('HSET', key_grants(base), field, pack_record(r))
   redis.call('ZADD', key_member_expiry(base, r.member), expires, field)
+  lower_next_expiry(base, expires)
   if type(spec.maxSessionMs) == 'number' then redis.call('ZADD', key_started(base), r.created, field) end
   owner_index_add(base, r.owner, field)
   redis.call('HINCRBY', state, 'active', 1)
