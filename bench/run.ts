@@ -160,7 +160,7 @@ async function benchBroker(
   s: Settings,
   tokens: TokensFile,
   secrets: { jwt: string; pseudonym: string },
-  redis: { port: number; client: Redis },
+  redis: { port: number; client: Redis; pid: number },
   ports: number[],
 ): Promise<BrokerFigures> {
   const port = ports[2]!;
@@ -172,7 +172,7 @@ async function benchBroker(
   if (s.profile) rmSync(profileDir, { recursive: true, force: true });
   await redis.client.flushall(); // our own redis-server on a bench port, never the shared one
   const broker = await startNode(`broker (${store})`, [...nodeArgs, join(BUILD, 'main.js')], env, `${base}/health/ready`);
-  const ctx: PhaseContext = { store, s, base, tokens, held: new Held(s.held), recorder: new OpRecorder(), pid: broker.child.pid! };
+  const ctx: PhaseContext = { store, s, base, tokens, held: new Held(s.held), recorder: new OpRecorder(), pid: broker.child.pid!, redisPid: store === 'redis' ? redis.pid : null };
   let figures: BrokerFigures;
   try {
     await sleep(1000);
@@ -272,7 +272,7 @@ async function main(): Promise<void> {
     ports.push(p);
   }
   const redisServer = await startRedis(redisPort);
-  const redis = { port: redisPort, client: redisServer.client };
+  const redis = { port: redisPort, client: redisServer.client, pid: redisServer.child.pid! };
   log(`own redis-server on 127.0.0.1:${redisPort}`);
   const brokers: BrokerFigures[] = [];
   const failures: { store: string; error: string }[] = [];

@@ -114,6 +114,12 @@ function rows(r: BenchResult): string[][] {
     line('throughput: grant p50/p95/p99 ms', (b) => lat(b.throughput.grant)),
     line('throughput: broker CPU (share of one core)', (b) => pct(b.throughput.brokerCpuShare)),
     line('throughput: broker CPU per request', (b) => (b.throughput.brokerCpuPerRequestUs == null ? '–' : `${f0(b.throughput.brokerCpuPerRequestUs)} µs`)),
+    line('throughput: Redis CPU per request', (b) => {
+      const own = b.throughput.redisCpuPerRequestUs;
+      if (own == null) return '–';
+      const sem = b.baselines.semaphore?.redisCpuPerRequestUs;
+      return `${f0(own)} µs${sem ? ` (redis-semaphore ${f0(sem)} µs)` : ''}`;
+    }),
     line('  baseline: bare Fastify route', (b) => (b.baselines.bare ? `${f0(b.baselines.bare.requestsPerSecond)} req/s, p99 ${f2(b.baselines.bare.p99)} ms${cpuOf(b.baselines.bare)}` : '–')),
     line('  baseline: redis-semaphore service', (b) => {
       const x = b.baselines.semaphore;

@@ -64,6 +64,8 @@ export interface BrokerFigures {
     brokerCpuShare: number | null;
     /** Broker CPU per request in this phase (µs): CPU seconds over requests answered. */
     brokerCpuPerRequestUs?: number | null;
+    /** Redis server CPU per request in this phase (µs), on the Redis store: Redis is one core for every replica. */
+    redisCpuPerRequestUs?: number | null;
   };
   bulkRenewal: LatencySummary & { idsPerRequest: number };
   /**
@@ -81,7 +83,7 @@ export interface BrokerFigures {
 export interface Baselines {
   /** cpuPerRequestUs: the server's CPU over its requests, as the broker's is taken (the floor the framework sets on this machine). */
   bare: { requestsPerSecond: number; p99: number; errors: number; cpuPerRequestUs?: number | null } | null;
-  semaphore: { pairsPerSecond: number; requestsPerSecond: number; acquire: LatencySummary; release: LatencySummary; errors: number; cpuPerRequestUs?: number | null } | null;
+  semaphore: { pairsPerSecond: number; requestsPerSecond: number; acquire: LatencySummary; release: LatencySummary; errors: number; cpuPerRequestUs?: number | null; redisCpuPerRequestUs?: number | null } | null;
 }
 
 export interface BenchResult {

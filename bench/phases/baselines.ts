@@ -10,7 +10,7 @@ const ROOT = resolve(__dirname, '..', '..');
 /** The key bench/servers/semaphore-service.ts counts on. */
 const SEMAPHORE_KEY = 'bench-semaphore-vpn';
 
-export async function baselines(s: Settings, redis: { port: number; client: Redis }, ports: number[]): Promise<Baselines> {
+export async function baselines(s: Settings, redis: { port: number; client: Redis; pid: number }, ports: number[]): Promise<Baselines> {
   const out: Baselines = { bare: null, semaphore: null };
   const tsx = ['--import', 'tsx'];
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' };
@@ -41,6 +41,7 @@ export async function baselines(s: Settings, redis: { port: number; client: Redi
     const recorder = new OpRecorder();
     const t = new Tracked(recorder);
     const cpu = cpuMeter(sem.child.pid!);
+    const redisCpu = cpuMeter(redis.pid);
     const start = performance.now();
     await t.run({
       url: `http://127.0.0.1:${ports[1]}`,
@@ -59,8 +60,10 @@ export async function baselines(s: Settings, redis: { port: number; client: Redi
     const a = recorder.summary('acquire');
     const r = recorder.summary('release');
     const used = cpu.stop(seconds, a.count + r.count);
+    const redisUsed = redisCpu.stop(seconds, a.count + r.count);
     out.semaphore = {
       cpuPerRequestUs: used.perRequestUs,
+      redisCpuPerRequestUs: redisUsed.perRequestUs,
       pairsPerSecond: (a.count - a.errors) / seconds,
       requestsPerSecond: (a.count - a.errors + r.count - r.errors) / seconds,
       acquire: a,

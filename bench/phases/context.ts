@@ -17,6 +17,8 @@ export interface PhaseContext {
   recorder: OpRecorder;
   /** The broker's process id (CPU and memory from /proc). */
   pid: number;
+  /** The bench's redis-server when the broker runs on it (its CPU from /proc), else null. */
+  redisPid: number | null;
 }
 
 export const log = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
@@ -89,7 +91,7 @@ export function share(before: number | null, after: number | null, seconds: numb
   return before === null || after === null ? null : (after - before) / seconds;
 }
 
-/** CPU seconds of the broker from now until `stop()`, and per request. */
+/** CPU seconds of a process (the broker, Redis) from now until `stop()`, and per request. */
 export function cpuMeter(pid: number): { stop: (seconds: number, requests: number) => { share: number | null; perRequestUs: number | null } } {
   const cpu0 = cpuSeconds(pid);
   return {

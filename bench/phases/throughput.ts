@@ -18,6 +18,7 @@ export async function admissionThroughput(ctx: PhaseContext, churnQueue: number[
   log(`${ctx.store}: admission throughput, grant + release pairs over ${s.throughputConnections} connections for ${s.throughputSeconds} s`);
   const tp = new Tracked(recorder);
   const cpu = cpuMeter(ctx.pid);
+  const redisCpu = ctx.redisPid === null ? null : cpuMeter(ctx.redisPid);
   const start = performance.now();
   await tp.run({
     url: ctx.base,
@@ -60,6 +61,7 @@ export async function admissionThroughput(ctx: PhaseContext, churnQueue: number[
   const grant = recorder.summary('tp-grant');
   const release = recorder.summary('tp-release');
   const used = cpu.stop(seconds, grant.count + release.count);
+  const redisUsed = redisCpu?.stop(seconds, grant.count + release.count) ?? null;
   // Back to HELD held before the next phase (some answers were in flight when autocannon stopped).
   await inBatches(employees, 32, (e) => reconcile(ctx, e));
   if (grant.errors + release.errors > 0) log(`${ctx.store}: throughput answers other than 201/204 — grant ${recorder.statusText('tp-grant')}, release ${recorder.statusText('tp-release')}`);
@@ -73,5 +75,6 @@ export async function admissionThroughput(ctx: PhaseContext, churnQueue: number[
     errors: grant.errors + release.errors,
     brokerCpuShare: used.share,
     brokerCpuPerRequestUs: used.perRequestUs,
+    redisCpuPerRequestUs: redisUsed?.perRequestUs ?? null,
   };
 }
