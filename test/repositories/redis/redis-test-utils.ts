@@ -20,9 +20,9 @@ export function connect(port = SHARED_REDIS.port): Redis {
   return new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, lazyConnect: false });
 }
 
-/** A store's client, with the options the broker gives its own (src/repositories/lease-store.provider.ts): auto-pipelining on. */
+/** A store's client, with the options the broker gives its own (src/repositories/lease-store.provider.ts): no auto-pipelining. */
 export function storeClient(port = SHARED_REDIS.port): Redis {
-  return new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true });
+  return new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: false });
 }
 
 /** Every key under a prefix (SCAN, never KEYS on a shared server). */
