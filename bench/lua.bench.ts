@@ -1,0 +1,120 @@
+/**
+ * npm run bench:lua — what each lease script costs Redis, at a realistic fill. Redis runs every
+ * script of every replica on one core, so its time per admission bounds what all replicas together
+ * can admit, and on a shared host it takes CPU from the broker beside it.
+ *
+ * Starts its own redis-server (loopback, 6390–6399), writes the bench configuration's pools, fills
+ * vpn-statenet to --held leases, then times grant, heartbeat and release (--calls each, 64 in flight)
+ * from Redis's own accounting (INFO commandstats: the time inside EVALSHA, network apart). Beside
+ * them, measured on the same server in the same run: an empty script (EVALSHA 'return 1', what any
+ * script call costs) and redis-semaphore's acquire + release (the baseline service of npm run bench).
+ *
+ *   npm run bench:lua                       # 30,000 held, 5,000 calls each, two rounds
+ *   npm run bench:lua -- --held 55000 --calls 2000 --rounds 3
+ */
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { Semaphore } from 'redis-semaphore';
+import { loadAppConfig } from '../src/config/config.loader';
+import { poolSpecsFromConfig } from '../src/config/pool-specs';
+import { RedisLeaseStore } from '../src/repositories/redis/redis-lease.store';
+import { freePort, REDIS_PORTS, startRedis, stop } from './lib/processes';
+import { POOL } from './phases/context';
+import { allocateEmployees, interleaveAgencies } from '../load-tests/lib/employees';
+
+const ROOT = resolve(__dirname, '..');
+const IN_FLIGHT = 64;
+
+/** Microseconds Redis spent in commands since the last RESETSTAT, all commands together. */
+async function commandMicros(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let total = 0;
+  for (const m of info.matchAll(/^cmdstat_(?!config)[^:]+:calls=\d+,usec=(\d+)/gm)) total += Number(m[1]);
+  return total;
+}
+
+async function inFlight(count: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < count; i += IN_FLIGHT) await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count - i) }, (_, k) => fn(i + k)));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { held: { type: 'string', default: '30000' }, calls: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '2' } },
+  });
+  const held = Number(values.held);
+  const calls = Number(values.calls);
+  const rounds = Number(values.rounds);
+  const config = loadAppConfig(
+    { BROKER_CONFIG: join(ROOT, 'bench', 'broker.bench.yaml'), BROKER_JWT_SECRET: randomBytes(32).toString('base64url'), BROKER_PSEUDONYM_KEY: randomBytes(32).toString('base64url'), BROKER_STATE_DIR: join(ROOT, 'bench-results', 'state'), LOG_LEVEL: 'silent' },
+    ROOT,
+  );
+  const specs = poolSpecsFromConfig(config.broker);
+  const agencies = specs.find((p) => p.id === POOL)!.agencies;
+  const capacity = specs.find((p) => p.id === POOL)!.members.reduce((n, m) => n + m.maxSessions, 0);
+  if (held + rounds * calls > capacity) throw new Error(`--held + --rounds × --calls must fit in ${POOL} (${capacity})`);
+  // Owners of each agency in the proportions the load tests use (shares and maxima of the pool).
+  const agencyOf = interleaveAgencies(allocateEmployees(held + rounds * calls, agencies));
+
+  const port = await freePort(REDIS_PORTS);
+  const server = await startRedis(port);
+  const admin = server.client;
+  const client = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
+  const store = new RedisLeaseStore(client, { reapBatch: config.broker.leases.reapBatch, bulkRenewalGraceMs: 60_000, idempotencyTtlMs: 600_000, keyPrefix: 'lua-bench:' });
+  const figures: Record<string, number[]> = { 'empty script': [], grant: [], heartbeat: [], release: [], 'redis-semaphore acquire + release': [] };
+  try {
+    await store.syncPools(specs);
+    let next = 0;
+    const grant = async (i: number): Promise<string | null> => {
+      const r = await store.grant({ pool: POOL, owner: `o${i}`, agency: agencyOf[i]!, clientId: 'c', newGrantId: `g${i}` });
+      return r.ok && r.value.outcome === 'created' ? r.value.grant.id : null;
+    };
+    process.stdout.write(`filling ${POOL} to ${held} leases\n`);
+    let refused = 0;
+    await inFlight(held, async (i) => void ((await grant(i)) === null && refused++));
+    if (refused > 0) throw new Error(`${refused} fill grants were refused`);
+    next = held;
+    const timed = async (label: string, fn: (i: number) => Promise<unknown>): Promise<void> => {
+      await admin.config('RESETSTAT');
+      await inFlight(calls, fn);
+      figures[label]!.push((await commandMicros(admin)) / calls);
+    };
+    const empty = (await admin.script('LOAD', 'return 1')) as string;
+    const semaphoreOptions = { lockTimeout: 600_000, acquireAttemptsLimit: 1, refreshInterval: 0 };
+    for (let r = 0; r < rounds; r++) {
+      const ids: (string | null)[] = [];
+      const base = next;
+      next += calls;
+      await timed('empty script', () => client.evalsha(empty, 0));
+      await timed('grant', async (i) => (ids[i] = await grant(base + i)));
+      if (ids.some((id) => id === null)) throw new Error('a grant was refused: the fill or the agencies do not match the pool');
+      await timed('heartbeat', (i) => store.heartbeat(POOL, ids[i]!, `o${base + i}`));
+      await timed('release', (i) => store.release(POOL, ids[i]!, `o${base + i}`));
+      await timed('redis-semaphore acquire + release', async () => {
+        const sem = new Semaphore(client, 'lua-bench-semaphore', capacity, semaphoreOptions);
+        if (!(await sem.tryAcquire())) throw new Error('the semaphore refused');
+        await sem.release();
+      });
+    }
+  } finally {
+    await store.close();
+    admin.disconnect();
+    await stop(server);
+  }
+  const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  const empty = median(figures['empty script']!);
+  const pair = median(figures.grant!) + median(figures.release!);
+  process.stdout.write(`Redis time per call (INFO commandstats), ${held} held in ${POOL}, ${calls} calls a round, median of ${rounds} rounds:\n`);
+  for (const [label, xs] of Object.entries(figures)) {
+    process.stdout.write(`  ${label.padEnd(34)} ${median(xs).toFixed(1).padStart(6)} µs  (${(median(xs) / empty).toFixed(0)}x an empty script; rounds ${xs.map((x) => x.toFixed(1)).join(', ')})\n`);
+  }
+  const semaphore = median(figures['redis-semaphore acquire + release']!);
+  process.stdout.write(`grant + release: ${pair.toFixed(1)} µs, ${(pair / semaphore).toFixed(1)}x redis-semaphore's acquire + release\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench:lua: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
