@@ -1,6 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import { applyOverrides, poolSpecProblems } from '../domain/pool-overrides';
+import { applyOverrides, configuredCapacityOf, poolSpecProblems } from '../domain/pool-overrides';
 import { poolSpecsFromConfig } from './pool-specs';
 import { overridesAtStart } from '../domain/schedule';
 import { windowsFromConfig } from './schedule-windows';
@@ -10,7 +10,8 @@ import type { BrokerConfig } from './broker-config.schema';
  * Checks of the operations sections against the pools and agencies of the
  * file: every plan and window names a pool and members or agencies of it,
  * ids are unique, and a capacity plan keeps the pool sound while in force
- * (the same rules as the file itself, e.g. guarantees within capacity).
+ * (the same rules as the file itself, e.g. guarantees within capacity, and
+ * the guarantees within what the members left in service carry).
  */
 export function checkOperations(cfg: BrokerConfig, ctx: z.RefinementCtx): void {
   const specs = new Map(poolSpecsFromConfig(cfg).map((s) => [s.id, s]));
@@ -37,8 +38,22 @@ export function checkOperations(cfg: BrokerConfig, ctx: z.RefinementCtx): void {
     for (const a of Object.keys(w.changes.agencies ?? {})) {
       if (!agencies.has(a)) issue([...path, 'set', 'agencies'], `agency "${a}" has no share of pool "${w.pool}"`);
     }
-    for (const p of poolSpecProblems(applyOverrides(spec, overridesAtStart({}, w, 0)))) {
+    const inForce = applyOverrides(spec, overridesAtStart({}, w, 0));
+    for (const p of poolSpecProblems(inForce)) {
       issue(w.kind === 'capacity-plan' ? [...path, 'set'] : path, `while in force: ${p.path.slice(1)} ${p.message}`);
+    }
+    // An operator may drain below the guarantees for a while; a schedule that does it every time it
+    // runs refuses nearly everyone then (rule 10: an agency whose own guarantee is below the
+    // shortfall never gets in, not even into an empty pool), so it is a mistake in the file.
+    const inService = configuredCapacityOf({ members: inForce.members.filter((m) => m.state === 'active'), licenceLimit: inForce.licenceLimit });
+    const guaranteed = inForce.agencies.reduce((n, a) => n + a.guaranteed, 0);
+    if (guaranteed > inService) {
+      issue(
+        memberPath,
+        `while in force, the members in service carry ${inService} sessions, less than the ${guaranteed} guaranteed to the agencies: ` +
+          'every agency whose own guarantee is below the difference would be refused (capacity-reserved) even in an empty pool; ' +
+          'keep more members in service, or lower the guarantees under set.agencies',
+      );
     }
   });
   if (!cron.validate(cfg.audit.trimCron)) issue(['audit', 'trimCron'], 'must be a cron expression (5 or 6 fields)');
