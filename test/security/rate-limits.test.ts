@@ -1,17 +1,20 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { getStorageToken } from '@nestjs/throttler';
 import { randomUUID } from 'node:crypto';
 import { createApp } from '../../src/app.factory';
 import { mintToken, type TokenClaims } from '../../src/auth/token-minter';
 import type { AppConfig } from '../../src/config/config.loader';
 import { MetricsRepository } from '../../src/repositories/metrics.repository';
+import { SharedRateLimitStorage } from '../../src/repositories/rate-limit-storage';
 import { deleteKeys, testConfig } from '../support/test-app';
 
 /**
  * Budgets from test/fixtures/rate-limits.yaml (per 60 s): unauthenticated 20 per address, grants 8,
  * reads 12, operator 6 per principal. Two replicas on one Redis under one key prefix share them;
  * on the embedded store one process keeps them. The replicas share their counts every 5 ms (the
- * fixture's syncMilliseconds), so the requests here, spread over both, leave 20 ms between them;
- * what a flood without pauses gets is test/repositories/redis/rate-limit-storage.test.ts's.
+ * fixture's syncMilliseconds); the requests here, spread over both, wait between them until both
+ * have shared (`shared()`); what a flood without pauses gets is
+ * test/repositories/redis/rate-limit-storage.test.ts's.
  */
 describe.each([
   ['two replicas on one Redis', true],
@@ -20,9 +23,23 @@ describe.each([
   let config: AppConfig;
   let replicas: NestFastifyApplication[];
   const token = (claims: Partial<TokenClaims> & { sub: string }) => mintToken({ agency: 'alpha', ...claims }, config.broker.auth, config.jwtSecret!);
-  /** The replica for request i, once both have shared what they counted. */
+  /** The replica for request i. */
   const on = (i: number) => replicas[i % replicas.length]!;
-  const shared = () => (redis ? new Promise((r) => setTimeout(r, 20)) : Promise.resolve());
+  /**
+   * Both replicas share what they counted: each syncs with Redis (after any sync its timer has under
+   * way), then each again, so each has learnt the other's hits. Awaited, not slept for: a pause of a
+   * few sync intervals was too short on a loaded machine and let the 7th call through.
+   */
+  const shared = async () => {
+    if (!redis) return;
+    for (let round = 0; round < 2; round++) {
+      for (const app of replicas) {
+        const storage = app.get<SharedRateLimitStorage>(getStorageToken());
+        await storage.sync();
+        await storage.sync();
+      }
+    }
+  };
 
   beforeEach(async () => {
     config = testConfig({ redis, file: 'rate-limits.yaml', env: redis ? { REDIS_KEY_PREFIX: `test:rl:${randomUUID()}:` } : {} });
