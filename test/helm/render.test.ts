@@ -206,7 +206,7 @@ describe('auth modes as the pod sees them', () => {
   it('a configFile with its own auth section gets the chart\'s auth instead', () => {
     const r = render(bin, [['-f', evaluation], sampleModel]);
     expect(parse(find(r, 'ConfigMap', (o) => o.metadata.name.endsWith('-config')).data['broker.yaml']).auth).toEqual({
-      mode: 'hs256', issuer: 'telework-broker', audience: 'telework-broker', clockToleranceSeconds: 5, tokenCacheSize: 100000,
+      mode: 'hs256', issuer: 'telework-broker', audience: 'telework-broker', clockToleranceSeconds: 5, tokenCacheSize: 100000, maxTokenLifetimeSeconds: 86400,
     });
   });
 });

@@ -77,7 +77,7 @@ describe('values.schema.json', () => {
     expect(withModel.length).toBeGreaterThan(0);
     for (const file of withModel) {
       const v = coalesce(defaultValues(), readYaml(file) as Values) as any;
-      const auth: Record<string, unknown> = { mode: v.auth.mode, issuer: v.auth.issuer, audience: v.auth.audience, clockToleranceSeconds: v.auth.clockToleranceSeconds, tokenCacheSize: v.auth.tokenCacheSize };
+      const auth: Record<string, unknown> = { mode: v.auth.mode, issuer: v.auth.issuer, audience: v.auth.audience, clockToleranceSeconds: v.auth.clockToleranceSeconds, tokenCacheSize: v.auth.tokenCacheSize, maxTokenLifetimeSeconds: v.auth.maxTokenLifetimeSeconds };
       if (v.auth.mode === 'jwks') auth.jwksUrl = v.auth.jwksUrl;
       if (v.auth.mode === 'public-key') auth.publicKeyFile = '/etc/broker/auth-public-key.pem';
       const parsed = brokerConfigSchema.safeParse({ ...v.config, auth });

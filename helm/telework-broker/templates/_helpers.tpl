@@ -148,7 +148,7 @@ the auth values. toYaml sorts keys; the broker does not care about order.
 {{- else }}
 {{- $cfg = deepCopy .Values.config }}
 {{- end }}
-{{- $auth := dict "mode" .Values.auth.mode "issuer" .Values.auth.issuer "audience" .Values.auth.audience "clockToleranceSeconds" .Values.auth.clockToleranceSeconds "tokenCacheSize" .Values.auth.tokenCacheSize }}
+{{- $auth := dict "mode" .Values.auth.mode "issuer" .Values.auth.issuer "audience" .Values.auth.audience "clockToleranceSeconds" .Values.auth.clockToleranceSeconds "tokenCacheSize" .Values.auth.tokenCacheSize "maxTokenLifetimeSeconds" .Values.auth.maxTokenLifetimeSeconds }}
 {{- if eq .Values.auth.mode "jwks" }}
 {{- $_ := set $auth "jwksUrl" .Values.auth.jwksUrl }}
 {{- end }}
