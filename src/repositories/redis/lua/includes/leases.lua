@@ -50,10 +50,6 @@ local function find_lease(base, field)
   return r
 end
 
--- The start-time index <base>started serves sessionsEnding only, so it is kept only while the
--- effective definition sets a maximum session duration (spec.maxSessionMs): pools without one
--- pay nothing for it. sync-pool-1.lua builds it from the grant records when a maximum is set
--- and drops it when the maximum is removed (started_index_rebuild / started_index_drop).
 -- <base>state 'nx' ("next expiry"): no lease of the pool expires before this time (epoch ms), so
 -- an admission's reap that comes earlier has nothing to find and skips the walk over every member's
 -- expiry set (includes/reap.lua). Absent: not known. It is a lower bound and stays one: a new
@@ -67,6 +63,10 @@ local function lower_next_expiry(base, expires)
   if nx and expires < tonumber(nx) then redis.call('HSET', key_state(base), 'nx', string.format('%.0f', expires)) end
 end
 
+-- The start-time index <base>started serves sessionsEnding only, so it is kept only while the
+-- effective definition sets a maximum session duration (spec.maxSessionMs): pools without one
+-- pay nothing for it. sync-pool-1.lua builds it from the grant records when a maximum is set
+-- and drops it when the maximum is removed (started_index_rebuild / started_index_drop).
 local function insert_lease(base, field, r, expires, spec)
   local state = key_state(base)
   redis.call('HSET', key_grants(base), field, pack_record(r))
