@@ -23,6 +23,7 @@ import { prepareTokens, type TokensFile } from '../load-tests/lib/prepare-tokens
 import { compileBroker } from './lib/build';
 import { OpRecorder, Tracked, type LatencySummary } from './lib/load';
 import { dueCount, PacedLoad } from './lib/paced';
+import { median } from './lib/stats';
 import { cpuSeconds, freePort, HTTP_PORTS, REDIS_PORTS, startNode, startRedis, stop, type Running } from './lib/processes';
 import { autocannonPairs, log, pairRequest, POOL } from './phases/context';
 
@@ -81,11 +82,6 @@ async function turn(base: string, pid: number, tokens: TokensFile, employees: nu
   if (g.errors + r.errors > 0) log(`  ${g.errors + r.errors} errors: ${recorder.statusText('grant')} / ${recorder.statusText('release')}`);
   return { cpuPerRequestUs: ((cpu1 - cpu0) / requests) * 1e6, requests, grant: g };
 }
-
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({

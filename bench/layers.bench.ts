@@ -29,6 +29,7 @@ import { compileBroker } from './lib/build';
 import { OpRecorder } from './lib/load';
 import { dueCount, PacedLoad, type PacedRequest } from './lib/paced';
 import { cpuSeconds, freePort, HTTP_PORTS, REDIS_PORTS, startNode, startRedis, stop, type Running } from './lib/processes';
+import { median } from './lib/stats';
 import { auth, grantBody, json, log, pairRequest, POOL } from './phases/context';
 
 const ROOT = resolve(__dirname, '..');
@@ -99,11 +100,6 @@ async function turn(layer: Layer, t: Target, rate: number, seconds: number): Pro
   if (errors > 0) log(`  ${layer}: ${errors} errors (${recorder.ops().map((op) => `${op} ${recorder.statusText(op)}`).join(', ')})`);
   return { cpuPerRequestUs: ((cpu1 - cpu0) / requests) * 1e6, requests, errors, p99: recorder.summary(layer).p99 };
 }
-
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -21,11 +21,14 @@ import { loadAppConfig } from '../src/config/config.loader';
 import { poolSpecsFromConfig } from '../src/config/pool-specs';
 import { RedisLeaseStore } from '../src/repositories/redis/redis-lease.store';
 import { freePort, REDIS_PORTS, startRedis, stop } from './lib/processes';
-import { POOL } from './phases/context';
+import { median } from './lib/stats';
+import { inBatches, POOL } from './phases/context';
 import { allocateEmployees, interleaveAgencies } from '../load-tests/lib/employees';
 
 const ROOT = resolve(__dirname, '..');
 const IN_FLIGHT = 64;
+/** The indices 0 … n − 1, for inBatches. */
+const indices = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** Microseconds Redis spent in commands since the last RESETSTAT, all commands together. */
 async function commandMicros(redis: Redis): Promise<number> {
@@ -33,10 +36,6 @@ async function commandMicros(redis: Redis): Promise<number> {
   let total = 0;
   for (const m of info.matchAll(/^cmdstat_(?!config)[^:]+:calls=\d+,usec=(\d+)/gm)) total += Number(m[1]);
   return total;
-}
-
-async function inFlight(count: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < count; i += IN_FLIGHT) await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count - i) }, (_, k) => fn(i + k)));
 }
 
 async function main(): Promise<void> {
@@ -73,12 +72,12 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`filling ${POOL} to ${held} leases\n`);
     let refused = 0;
-    await inFlight(held, async (i) => void ((await grant(i)) === null && refused++));
+    await inBatches(indices(held), IN_FLIGHT, async (i) => void ((await grant(i)) === null && refused++));
     if (refused > 0) throw new Error(`${refused} fill grants were refused`);
     next = held;
     const timed = async (label: string, fn: (i: number) => Promise<unknown>): Promise<void> => {
       await admin.config('RESETSTAT');
-      await inFlight(calls, fn);
+      await inBatches(indices(calls), IN_FLIGHT, async (i) => void (await fn(i)));
       figures[label]!.push((await commandMicros(admin)) / calls);
     };
     const empty = (await admin.script('LOAD', 'return 1')) as string;
@@ -103,7 +102,6 @@ async function main(): Promise<void> {
     admin.disconnect();
     await stop(server);
   }
-  const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
   const empty = median(figures['empty script']!);
   const pair = median(figures.grant!) + median(figures.release!);
   process.stdout.write(`Redis time per call (INFO commandstats), ${held} held in ${POOL}, ${calls} calls a round, median of ${rounds} rounds:\n`);

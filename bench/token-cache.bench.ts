@@ -13,6 +13,7 @@ import { mintToken } from '../src/auth/token-minter';
 import { loadAppConfig, type AppConfig } from '../src/config/config.loader';
 import { ConfigRepository } from '../src/repositories/config.repository';
 import { PseudonymService } from '../src/services/pseudonym.service';
+import { median } from './lib/stats';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -39,7 +40,6 @@ async function main(): Promise<void> {
       figures[label]!.push((d.user + d.system) / n);
     }
   }
-  const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
   const miss = median(figures.miss!);
   const hit = median(figures.hit!);
   process.stdout.write(`verify, every token new to the cache: ${miss.toFixed(1)} µs CPU (rounds ${figures.miss!.map((x) => x.toFixed(1)).join(', ')})\n`);

@@ -52,7 +52,7 @@ export function checkOperations(cfg: BrokerConfig, ctx: z.RefinementCtx): void {
         memberPath,
         `while in force, the members in service carry ${inService} sessions, less than the ${guaranteed} guaranteed to the agencies: ` +
           'every agency whose own guarantee is below the difference would be refused (capacity-reserved) even in an empty pool; ' +
-          'keep more members in service, or lower the guarantees under set.agencies',
+          (w.kind === 'capacity-plan' ? 'keep more members in service, or lower the guarantees under set.agencies' : 'take fewer members out at once'),
       );
     }
   });
