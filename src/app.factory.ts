@@ -1,6 +1,7 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
@@ -34,7 +35,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     http: { headersTimeout: http.headersTimeoutSeconds * 1000, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, requireHostHeader: false },
     // Errors Fastify raises outside any route (bad URL encoding, over-long path parameters) and the HTTP
     // parser's (framing, header size, timeouts): problem+json like every other error.
-    frameworkErrors: sendFrameworkProblem,
+    // Nest's adapter types its server as HTTP/1 or HTTP/2; the broker listens on HTTP/1 only.
+    frameworkErrors: (error: unknown, req: unknown, reply: unknown) => sendFrameworkProblem(error, req as FastifyRequest, reply as FastifyReply),
     clientErrorHandler: answerClientError,
     // Route schemas (src/dtos) refuse what they do not describe: no silent removal, no coercion.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } },

@@ -123,9 +123,16 @@ export const httpSchema = z
     keepAliveTimeoutSeconds: positiveInt.max(3_600).default(72),
     /**
      * Which X-Forwarded-For hops to believe for the client address (rate limits count per address):
-     * true = every hop (the leftmost address), a number = that many proxies in front, or their addresses/CIDRs.
+     * true = every hop (the leftmost address), or the proxies' addresses/CIDRs. A hop count is refused:
+     * it cannot tell a proxy from a client that reaches the broker directly (Fastify 5.12 trusts no
+     * hop given one, which would put every client behind the ingress on one address).
      */
-    trustProxy: z.union([z.boolean(), nonNegativeInt.max(10), z.array(z.string().min(1)).min(1)]).default(true),
+    trustProxy: z
+      .union([z.boolean(), z.array(z.string().min(1)).min(1), z.number()])
+      .refine((v): v is boolean | string[] => typeof v !== 'number', {
+        message: 'a number of proxies cannot tell a proxy from a client that reaches the broker directly: give the proxies\' addresses or CIDRs (e.g. ["10.0.0.0/8"]), or true',
+      })
+      .default(true),
   })
   .strict()
   .refine((h) => h.headersTimeoutSeconds <= h.requestTimeoutSeconds, { message: 'headersTimeoutSeconds must not exceed requestTimeoutSeconds', path: ['headersTimeoutSeconds'] });

@@ -102,6 +102,15 @@ describe('configuration', () => {
     expect(c.port).toBe(loadAppConfig({ BROKER_CONFIG: f, BROKER_STATE_DIR: dir }, ROOT).port);
   });
 
+  it('refuses a hop count for http.trustProxy: it cannot tell a proxy from a client that bypasses it', () => {
+    const f = file('trust-proxy.yaml', `${valid}\nhttp:\n  trustProxy: 2\n`);
+    const r = problems({ BROKER_CONFIG: f });
+    expect(r.file).toBe(f);
+    expect(r.problems).toEqual([{ path: 'http.trustProxy', reason: expect.stringMatching(/addresses or CIDRs/) }]);
+    const addresses = file('trust-proxy-cidr.yaml', `${valid}\nhttp:\n  trustProxy: ["10.0.0.0/8", "127.0.0.1"]\n`);
+    expect(loadAppConfig({ ...secrets, BROKER_CONFIG: addresses }, ROOT).broker.http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1']);
+  });
+
   it('stops start-up with file, path and reason (exit code 78)', () => {
     const f = file('startup.yaml', valid.replace('maxSessions: 10 }, {', 'maxSessions: -3 }, {'));
     const r = spawnSync(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
