@@ -112,6 +112,16 @@ export const authSchema = z
     }
   });
 
+const ipAddress = z.string().ip();
+const cidr = z.string().cidr();
+/** What Fastify's trustProxy takes for one proxy: an address, a CIDR, or one of proxy-addr's named ranges. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const proxyAddress = z
+  .string()
+  .refine((s) => ipAddress.safeParse(s).success || cidr.safeParse(s).success || PROXY_RANGES.has(s), {
+    message: 'must be an IP address, a CIDR (10.0.0.0/8) or one of loopback, linklocal, uniquelocal',
+  });
+
 /** HTTP server timeouts (docs/security.md, "Limits"); every one bounds how long a slow or silent client holds a connection. */
 export const httpSchema = z
   .object({
@@ -128,7 +138,7 @@ export const httpSchema = z
      * hop given one, which would put every client behind the ingress on one address).
      */
     trustProxy: z
-      .union([z.boolean(), z.array(z.string().min(1)).min(1), z.number()])
+      .union([z.boolean(), z.array(proxyAddress).min(1), z.number()])
       .refine((v): v is boolean | string[] => typeof v !== 'number', {
         message: 'a number of proxies cannot tell a proxy from a client that reaches the broker directly: give the proxies\' addresses or CIDRs (e.g. ["10.0.0.0/8"]), or true',
       })

@@ -102,13 +102,17 @@ describe('configuration', () => {
     expect(c.port).toBe(loadAppConfig({ BROKER_CONFIG: f, BROKER_STATE_DIR: dir }, ROOT).port);
   });
 
-  it('refuses a hop count for http.trustProxy: it cannot tell a proxy from a client that bypasses it', () => {
+  it('takes http.trustProxy as true or the proxies\' addresses, CIDRs or named ranges, and refuses a hop count (it cannot tell a proxy from a client that bypasses it)', () => {
     const f = file('trust-proxy.yaml', `${valid}\nhttp:\n  trustProxy: 2\n`);
     const r = problems({ BROKER_CONFIG: f });
     expect(r.file).toBe(f);
     expect(r.problems).toEqual([{ path: 'http.trustProxy', reason: expect.stringMatching(/addresses or CIDRs/) }]);
     const addresses = file('trust-proxy-cidr.yaml', `${valid}\nhttp:\n  trustProxy: ["10.0.0.0/8", "127.0.0.1"]\n`);
     expect(loadAppConfig({ ...secrets, BROKER_CONFIG: addresses }, ROOT).broker.http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1']);
+    const named = file('trust-proxy-named.yaml', `${valid}\nhttp:\n  trustProxy: [loopback, "fd00::/8"]\n`);
+    expect(loadAppConfig({ ...secrets, BROKER_CONFIG: named }, ROOT).broker.http.trustProxy).toEqual(['loopback', 'fd00::/8']);
+    const bad = file('trust-proxy-bad.yaml', `${valid}\nhttp:\n  trustProxy: ["10.0.0.0/8", ingress.local]\n`);
+    expect(problems({ BROKER_CONFIG: bad }).problems).toEqual([{ path: 'http.trustProxy[1]', reason: expect.stringMatching(/IP address, a CIDR/) }]);
   });
 
   it('stops start-up with file, path and reason (exit code 78)', () => {
