@@ -76,7 +76,7 @@ describe('RedisLeaseStore: confirmed means replicated', () => {
       // millisecond, as every failover or restart does. Two grants inside one millisecond around a
       // deletion are not that case (the first token was that millisecond's floor itself).
       const firstMs = Math.floor(before.fencingToken / 1000);
-      while (redisMs(await admin.time()) <= firstMs) await new Promise((r) => setTimeout(r, 1));
+      while ((await store.now()) <= firstMs) await new Promise((r) => setTimeout(r, 1));
       const after = created(await store.grant({ ...cmd(21), pool: 'f', newGrantId: 'f.x2' }));
       expect(after.fencingToken).toBeGreaterThan(before.fencingToken);
       expect(Number.isSafeInteger(after.fencingToken)).toBe(true);
@@ -122,7 +122,3 @@ describe('RedisLeaseStore: confirmed means replicated', () => {
   });
 });
 
-/** Redis TIME ([seconds, microseconds]) in ms. */
-function redisMs([seconds, micros]: (string | number)[]): number {
-  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-}
