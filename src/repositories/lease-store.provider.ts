@@ -95,7 +95,7 @@ export async function createLeaseStore(config: AppConfig): Promise<LeaseStore> {
   // Start anyway after a while: readiness stays false and pools answer 503 until the definitions are written.
   const written = store.keepPoolsWritten(specs, warnWrite).then(() => true);
   const inTime = await Promise.race([written, new Promise<false>((r) => setTimeout(() => r(false), STARTUP_WRITE_WAIT_MS).unref())]);
-  if (inTime) logger.log(`Redis store (${config.redis.mode}), key prefix "${config.redisKeyPrefix}", writes confirmed by ${config.redisAck.replicas} replica(s)`);
+  if (inTime) logger.log(`Redis store (${config.redis.mode}), key prefix "${config.redisKeyPrefix}", writes confirmed by ${config.redisAck.replicas} replica(s), scripts run as ${store.scriptMode === 'eval' ? 'EVALSHA (no Redis Functions here)' : 'Redis Functions'}`);
   else logger.error('Redis not ready at start-up: pool definitions will be written as soon as it is (readiness false until then)');
   return store;
 }

@@ -1,4 +1,4 @@
-import { defineScript } from './script-loader';
+import { compileLibrary, defineScript } from './script-loader';
 import type { RawChange, RawExpired, RawGrant, RawTicket } from './script-codes';
 
 /*
@@ -107,3 +107,6 @@ export const leaseScripts = [
   leaveScript,
   ticketScript,
 ].map((s) => s.script);
+
+/** Every lease script as one Redis Function library (script-loader.ts, compileLibrary). */
+export const leaseLibrary = compileLibrary(leaseScripts);

@@ -24,6 +24,7 @@ import {
   getScript,
   grantScript,
   heartbeatScript,
+  leaseLibrary,
   leaseScripts,
   leaveScript,
   listByMemberScript,
@@ -38,7 +39,7 @@ import {
   ticketScript,
 } from './lease-scripts';
 import { changesOf, expiredOf, grantOf, outcomeOf, ticketOf, type RawChange, type RawGrant, type RawTicket } from './script-codes';
-import { registerScript } from './script-loader';
+import { registerScript, scriptModeOf, useLibrary, type ScriptMode } from './script-loader';
 import { ReplicaAck, type AckReplicas } from './replica-ack';
 
 /**
@@ -59,6 +60,11 @@ export interface RedisLeaseStoreOptions extends LeaseStoreOptions {
   ack?: { replicas: AckReplicas; timeoutMs: number; knownReplicas?: () => number | null };
   /** Called by close(), for what was started with the store (the Sentinel replica count). */
   onClose?: () => void;
+  /**
+   * How the scripts run: as Redis Functions, loaded on demand ('functions'), as EVALSHA ('eval'), or
+   * functions unless the server has none or the user may not load them ('auto', the default).
+   */
+  scripts?: ScriptMode;
 }
 
 /**
@@ -77,6 +83,7 @@ export class RedisLeaseStore implements LeaseStore {
     private readonly options: RedisLeaseStoreOptions,
   ) {
     for (const script of leaseScripts) registerScript(redis, script);
+    useLibrary(redis, leaseLibrary, options.scripts ?? 'auto');
     this.ack = new ReplicaAck(redis, options.ack?.replicas ?? 0, options.ack?.timeoutMs ?? 500, options.ack?.knownReplicas);
   }
 
@@ -465,6 +472,11 @@ export class RedisLeaseStore implements LeaseStore {
     if (this.options.clock) return this.options.clock();
     const [seconds, micros] = await this.redis.time();
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /** How the scripts run on this store's client ('auto' until the first script call has settled it). */
+  get scriptMode(): ScriptMode {
+    return scriptModeOf(this.redis);
   }
 
   async ping(): Promise<void> {

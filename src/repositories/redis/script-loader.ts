@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 
 /** Where the scripts live (`npm run build` copies them next to the compiled store). */
 export const LUA_DIR = join(__dirname, 'lua');
@@ -23,6 +23,8 @@ export interface LuaScript {
    * run each other's version.
    */
   readonly command: string;
+  /** This script as a block of a function library, registered as `functionName` (see compileLibrary). */
+  readonly asFunction: (functionName: string) => string;
 }
 
 /**
@@ -46,7 +48,8 @@ export function loadLuaScript(file: string, dir: string = LUA_DIR): LuaScript {
   const name = basename(file, '.lua');
   const match = /^([a-z][a-z-]*)-(\d+)$/.exec(name);
   if (!match) throw new Error(`Lua script ${file}: the name must be <operation>-<number of keys>.lua`);
-  const lua = compileLua(readFileSync(join(dir, file), 'utf8'), dir);
+  const source = readFileSync(join(dir, file), 'utf8');
+  const lua = compileLua(source, dir);
   const sha1 = createHash('sha1').update(lua).digest('hex');
   const operation = match[1]!.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
   return {
@@ -55,19 +58,156 @@ export function loadLuaScript(file: string, dir: string = LUA_DIR): LuaScript {
     lua,
     sha1,
     command: `tb${operation[0]!.toUpperCase()}${operation.slice(1)}_${sha1.slice(0, 12)}`,
+    asFunction: (functionName) => asFunction(source, dir, functionName),
   };
 }
 
+/**
+ * The script as one block of a Redis Function library: its includes run once, when the library is
+ * loaded, and its body becomes the registered function (KEYS and ARGV its parameters). The shebang's
+ * flags (`no-writes`) become the function's flags.
+ */
+function asFunction(source: string, dir: string, functionName: string): string {
+  const lines = source.split('\n');
+  const shebang = /^#!lua(?: flags=([\w,-]+))?$/.exec(lines[0] ?? '');
+  if (!shebang) throw new Error(`Lua script for ${functionName}: the first line must be #!lua [flags=…]`);
+  const flags = (shebang[1] ?? '').split(',').filter(Boolean);
+  let last = 0;
+  lines.forEach((line, i) => {
+    if (/^--- @include /.test(line)) last = i;
+  });
+  const prelude = compileLua(lines.slice(1, last + 1).join('\n'), dir);
+  const body = lines.slice(last + 1).join('\n');
+  return [
+    'do',
+    prelude,
+    `redis.register_function{function_name = '${functionName}', flags = { ${flags.map((f) => `'${f}'`).join(', ')} }, callback = function(KEYS, ARGV)`,
+    body,
+    'end}',
+    'end',
+  ].join('\n');
+}
+
+/**
+ * All scripts of one release as one Redis Function library (Redis ≥ 7): `FUNCTION LOAD` once per
+ * node, then `FCALL`. Each call then skips what EVALSHA repeats on every call — creating the ~80
+ * local functions of its includes — and state kept at library level lives on between calls (the
+ * decoded pool definition, includes/spec.lua). The library and function names carry a hash of the
+ * compiled scripts, so two releases on one Redis each load and call their own.
+ */
+export interface LuaLibrary {
+  readonly name: string;
+  readonly code: string;
+  /** The function a script is registered under, or undefined when it is not in this library. */
+  functionOf(script: LuaScript): string | undefined;
+}
+
+/** Bumped when the way a script becomes a function changes (the names must change with it). */
+const LIBRARY_FORMAT = '1';
+
+export function compileLibrary(scripts: readonly LuaScript[]): LuaLibrary {
+  const hash = createHash('sha1').update(LIBRARY_FORMAT);
+  for (const s of scripts) hash.update(`${s.name}:${s.sha1};`);
+  const name = `tb_${hash.digest('hex').slice(0, 12)}`;
+  const functions = new Map(scripts.map((s) => [s.sha1, `${name}_${s.name.replace(/-/g, '_')}`]));
+  const code = [`#!lua name=${name}`, ...scripts.map((s) => s.asFunction(functions.get(s.sha1)!))].join('\n');
+  return { name, code, functionOf: (s) => functions.get(s.sha1) };
+}
+
 type Arg = string | number;
-const registered = new WeakMap<Redis, Set<string>>();
+type Client = Redis | Cluster;
+
+/**
+ * How a client runs scripts: 'functions' (FCALL of the client's library, loaded on demand) or 'eval'
+ * (EVALSHA, falling back to EVAL on NOSCRIPT). 'auto' starts with functions and turns to eval for
+ * good when the server has no FCALL (Redis < 7) or the user may not FUNCTION LOAD (ACL).
+ */
+export type ScriptMode = 'auto' | 'functions' | 'eval';
+
+interface ClientScripts {
+  library: LuaLibrary | null;
+  mode: ScriptMode;
+  /** The FUNCTION LOAD in flight, shared by every call that found the function missing. */
+  loading: Promise<void> | null;
+  commands: Set<string>;
+}
+const clients = new WeakMap<Client, ClientScripts>();
+
+function stateOf(redis: Client): ClientScripts {
+  let state = clients.get(redis);
+  if (!state) clients.set(redis, (state = { library: null, mode: 'eval', loading: null, commands: new Set() }));
+  return state;
+}
 
 /** Registers the script on this client once (ioredis EVALSHA, falling back to EVAL on NOSCRIPT). */
-export function registerScript(redis: Redis, script: LuaScript): void {
-  let names = registered.get(redis);
-  if (!names) registered.set(redis, (names = new Set()));
-  if (names.has(script.command)) return;
+export function registerScript(redis: Client, script: LuaScript): void {
+  const state = stateOf(redis);
+  if (state.commands.has(script.command)) return;
   redis.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
-  names.add(script.command);
+  state.commands.add(script.command);
+}
+
+/**
+ * Runs the library's scripts on this client as functions ('auto', 'functions') or as EVALSHA ('eval').
+ * Scripts outside the library always run as EVALSHA.
+ */
+export function useLibrary(redis: Client, library: LuaLibrary, mode: ScriptMode = 'auto'): void {
+  const state = stateOf(redis);
+  state.library = library;
+  state.mode = mode;
+}
+
+/** How this client runs its library's scripts now ('auto' until a call has settled it, or for good). */
+export function scriptModeOf(redis: Client): ScriptMode {
+  return stateOf(redis).mode;
+}
+
+const FUNCTION_MISSING = /Function not found/i;
+/** The server has no functions (Redis < 7), or this user may not use them. */
+const NO_FUNCTIONS = /unknown command|NOPERM.*'(fcall|function)/i;
+const ALREADY_LOADED = /already exists/i;
+
+/** FUNCTION LOAD on the node(s) that run the library: every master of a Cluster. */
+function loadLibrary(redis: Client, state: ClientScripts, library: LuaLibrary): Promise<void> {
+  state.loading ??= (async () => {
+    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    await Promise.all(
+      nodes.map((node) =>
+        node.function('LOAD', library.code).catch((e: Error) => {
+          if (!ALREADY_LOADED.test(e.message)) throw e;
+        }),
+      ),
+    );
+  })().finally(() => (state.loading = null));
+  return state.loading;
+}
+
+/**
+ * FCALL, loading the library first where it is missing (a new node, one that came back empty, a
+ * FUNCTION FLUSH): a missing function ran nothing, so calling again is safe. In 'auto' mode a
+ * server without functions turns this client to EVALSHA.
+ */
+async function callFunction<Reply>(redis: Client, state: ClientScripts, library: LuaLibrary, fn: string, args: Arg[], evalRun: () => Promise<Reply>): Promise<Reply> {
+  try {
+    return (await redis.fcall(fn, 1, ...args)) as Reply;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : '';
+    if (state.mode === 'auto' && NO_FUNCTIONS.test(message)) {
+      state.mode = 'eval';
+      return evalRun();
+    }
+    if (!FUNCTION_MISSING.test(message)) throw e;
+  }
+  try {
+    await loadLibrary(redis, state, library);
+  } catch (e) {
+    if (state.mode === 'auto' && NO_FUNCTIONS.test(e instanceof Error ? e.message : '')) {
+      state.mode = 'eval';
+      return evalRun();
+    }
+    throw e;
+  }
+  return (await redis.fcall(fn, 1, ...args)) as Reply;
 }
 
 /**
@@ -76,10 +216,20 @@ export function registerScript(redis: Redis, script: LuaScript): void {
  */
 export function defineScript<Args extends Arg[], Reply>(file: string, dir?: string) {
   const script = loadLuaScript(file, dir);
-  const run = (redis: Redis, base: string, now: number | null, ...args: Args): Promise<Reply> => {
-    registerScript(redis, script);
-    const command = (redis as unknown as Record<string, (...a: Arg[]) => Promise<Reply>>)[script.command]!;
-    return command.call(redis, base, now === null ? '' : now, ...args);
+  const run = (redis: Client, base: string, now: number | null, ...args: Args): Promise<Reply> => {
+    const all: Arg[] = [base, now === null ? '' : now, ...args];
+    const evalRun = (): Promise<Reply> => {
+      registerScript(redis, script);
+      const command = (redis as unknown as Record<string, (...a: Arg[]) => Promise<Reply>>)[script.command]!;
+      return command.apply(redis, all);
+    };
+    const state = clients.get(redis);
+    const fn = state?.library && state.mode !== 'eval' ? state.library.functionOf(script) : undefined;
+    if (!state || !fn) return evalRun();
+    return callFunction(redis, state, state.library!, fn, all, evalRun).then((reply) => {
+      if (state.mode === 'auto') state.mode = 'functions';
+      return reply;
+    });
   };
   return Object.assign(run, { script });
 }

@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import type { Grant, GrantResult } from '../../../src/domain/grant';
 import type { LeaseResult } from '../../../src/repositories/lease-store';
 import { poolKeys } from '../../../src/repositories/redis/keys';
+import { leaseLibrary } from '../../../src/repositories/redis/lease-scripts';
 import { RedisLeaseStore } from '../../../src/repositories/redis/redis-lease.store';
 import { NotAcknowledgedError } from '../../../src/repositories/redis/replica-ack';
 import { connect, defaultOptions, deleteUnder, newPrefix, poolSpec, startRedisServer, storeClient, type RedisServer } from './redis-test-utils';
@@ -98,6 +99,29 @@ describe('RedisLeaseStore: confirmed means replicated', () => {
       await store.ping();
       created(await store.grant({ ...cmd(32), pool: 'w', newGrantId: 'w.x2' }));
     } finally {
+      await store.close();
+    }
+  });
+
+  it('loads its function library again on a node that lost it, and the call that found it missing runs once; replicas get it by replication', async () => {
+    const store = new RedisLeaseStore(storeClient(6386), { ...defaultOptions, keyPrefix: `${prefix}f:`, ack: { replicas: 1, timeoutMs: 2_000 }, scripts: 'functions' });
+    const replicaAdmin = connect(6387);
+    const libraries = async (r: Redis) => ((await r.function('LIST')) as unknown[][]).map((l) => l[1]);
+    try {
+      await store.keepPoolsWritten([poolSpec({ id: 'f' })]);
+      const first = created(await store.grant({ ...cmd(50), pool: 'f', newGrantId: 'f.x1' }));
+      expect(await libraries(admin)).toContain(leaseLibrary.name);
+      expect(await libraries(replicaAdmin)).toContain(leaseLibrary.name); // FUNCTION LOAD is replicated
+      await admin.function('FLUSH'); // a node that came back without it (the keys are still there)
+      expect(await libraries(admin)).toEqual([]);
+      const second = created(await store.grant({ ...cmd(51), pool: 'f', newGrantId: 'f.x2' }));
+      expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+      expect(await libraries(admin)).toContain(leaseLibrary.name);
+      // Ran once: two grants held, not three.
+      expect(await admin.hget(poolKeys(`${prefix}f:`, 'f').state, 'active')).toBe('2');
+      expect(store.scriptMode).toBe('functions');
+    } finally {
+      replicaAdmin.disconnect();
       await store.close();
     }
   });

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { leaseScripts } from '../../../src/repositories/redis/lease-scripts';
-import { compileLua, defineScript, loadLuaScript, LUA_DIR } from '../../../src/repositories/redis/script-loader';
-import { connect } from './redis-test-utils';
+import Redis_ from 'ioredis';
+import { leaseLibrary } from '../../../src/repositories/redis/lease-scripts';
+import { compileLibrary, compileLua, defineScript, loadLuaScript, LUA_DIR, scriptModeOf, useLibrary } from '../../../src/repositories/redis/script-loader';
+import { connect, SHARED_REDIS } from './redis-test-utils';
 
 // Every script file in lua/ (the lease store's and any other repository's).
 const operationFiles = readdirSync(LUA_DIR).filter((f) => f.endsWith('.lua'));
@@ -93,6 +95,105 @@ describe('script loader', () => {
       const replies = await Promise.all([reapA(redisA, base, 1, 10), reapB(redisB, base, 1, 10), reapB(redisA, base, 1, 10), reapA(redisB, base, 1, 10)]);
       expect(replies).toEqual([[[], []], ['release B'], ['release B'], [[], []]]);
       expect(await redisA.script('EXISTS', reapA.script.sha1, reapB.script.sha1)).toEqual([1, 1]);
+    });
+  });
+});
+
+describe('the function library (Redis Functions)', () => {
+  const scriptsIn = (dir: string) => readdirSync(dir).filter((f) => /^[a-z-]+-\d+\.lua$/.test(f)).sort().map((f) => loadLuaScript(f, dir));
+  const libraryNames = async (r: Redis) => ((await r.function('LIST')) as unknown[][]).map((l) => l[1] as string);
+
+  it('names library and functions after the compiled scripts: a change to any script gives new names', () => {
+    const lib = compileLibrary(leaseScripts);
+    expect(lib.name).toBe(leaseLibrary.name);
+    expect(lib.name).toMatch(/^tb_[0-9a-f]{12}$/);
+    expect(lib.code.split('\n')[0]).toBe(`#!lua name=${lib.name}`);
+    for (const s of leaseScripts) expect(lib.functionOf(s)).toBe(`${lib.name}_${s.name.replace(/-/g, '_')}`);
+    const dir = mkdtempSync(join(tmpdir(), 'lua-'));
+    try {
+      cpSync(LUA_DIR, dir, { recursive: true });
+      writeFileSync(join(dir, 'includes', 'choose.lua'), readFileSync(join(dir, 'includes', 'choose.lua'), 'utf8') + '\n-- changed\n');
+      const changed = compileLibrary(scriptsIn(dir));
+      expect(changed.name).not.toBe(lib.name);
+      // A script of another release is not in this library (it runs as EVALSHA there).
+      expect(lib.functionOf(loadLuaScript('grant-1.lua', dir))).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loads into Redis with one function per script, read-only scripts flagged no-writes', async () => {
+    const redis = connect();
+    try {
+      await redis.function('LOAD', leaseLibrary.code).catch((e: Error) => expect(e.message).toMatch(/already exists/));
+      const [entry] = (await redis.function('LIST', 'LIBRARYNAME', leaseLibrary.name)) as unknown[][];
+      const functions = (entry![5] as unknown[][]).map((f) => ({ name: f[1] as string, flags: f[5] as string[] }));
+      expect(functions.map((f) => f.name).sort()).toEqual(leaseScripts.map((s) => leaseLibrary.functionOf(s)).sort());
+      for (const s of leaseScripts) {
+        const readOnly = s.lua.startsWith('#!lua flags=no-writes');
+        expect(functions.find((f) => f.name === leaseLibrary.functionOf(s))!.flags).toEqual(readOnly ? ['no-writes'] : []);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  describe('on a shared connection', () => {
+    let dir: string;
+    let redis: Redis;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'lua-'));
+      cpSync(LUA_DIR, dir, { recursive: true });
+      redis = connect();
+    });
+    afterEach(async () => {
+      rmSync(dir, { recursive: true, force: true });
+      redis.disconnect();
+    });
+
+    it('two releases each load and call their own library', async () => {
+      writeFileSync(join(dir, 'reap-1.lua'), readFileSync(join(dir, 'reap-1.lua'), 'utf8').replace(/^if not spec then return \{ \{\}, \{\} \} end$/m, "if not spec then return { 'release C' } end"));
+      const reapA = defineScript<[number], unknown[]>('reap-1.lua');
+      const reapB = defineScript<[number], unknown[]>('reap-1.lua', dir);
+      const libraryB = compileLibrary(scriptsIn(dir));
+      const redisB = connect();
+      useLibrary(redis, leaseLibrary, 'functions');
+      useLibrary(redisB, libraryB, 'functions');
+      try {
+        const base = `test:versions:{p}:`;
+        await redis.function('DELETE', libraryB.name).catch(() => undefined);
+        expect(await Promise.all([reapA(redis, base, 1, 10), reapB(redisB, base, 1, 10)])).toEqual([[[], []], ['release C']]);
+        expect(await libraryNames(redis)).toEqual(expect.arrayContaining([leaseLibrary.name, libraryB.name]));
+        // Neither ran as a script: both are functions of their own library.
+        expect(await redis.script('EXISTS', reapB.script.sha1)).toEqual([0]);
+      } finally {
+        await redis.function('DELETE', libraryB.name).catch(() => undefined);
+        redisB.disconnect();
+      }
+    });
+
+    it("'auto' turns to EVALSHA for a user who may not load functions, and answers the same", async () => {
+      const user = `tb-test-nofn-${process.pid}-${Date.now()}`;
+      const next = defineScript<[], number>('next-expiry-1.lua');
+      const lib = compileLibrary(scriptsIn(dir).map((s) => (s.name === 'next-expiry-1' ? loadLuaScript('next-expiry-1.lua') : s)));
+      await redis.acl('SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-function', '-fcall', '-fcall_ro');
+      const limited = new Redis_({ ...SHARED_REDIS, username: user, password: 'pw', maxRetriesPerRequest: 1 });
+      try {
+        useLibrary(limited, lib, 'auto');
+        expect(scriptModeOf(limited)).toBe('auto');
+        const base = `test:nofn:{p}:`;
+        expect(await next(limited, base, 1)).toEqual(await next(redis, base, 1));
+        expect(scriptModeOf(limited)).toBe('eval');
+        expect(await next(limited, base, 1)).toEqual(await next(redis, base, 1));
+        // Asked for functions only, the same user gets the refusal.
+        const strict = new Redis_({ ...SHARED_REDIS, username: user, password: 'pw', maxRetriesPerRequest: 1 });
+        useLibrary(strict, lib, 'functions');
+        await expect(next(strict, base, 1)).rejects.toThrow(/NOPERM/);
+        strict.disconnect();
+      } finally {
+        limited.disconnect();
+        await redis.acl('DELUSER', user);
+      }
     });
   });
 });
