@@ -22,9 +22,24 @@ end
 -- once; nil when the pool is unknown. A pool last written by a release without the packed copy
 -- is read from its JSON. JSON null (no licence limit) is absent in the packed copy: the readers
 -- below test for a number either way.
+--
+-- Loaded as a Redis Function (script-loader.ts, compileLibrary), this file's locals live as long
+-- as the library, so a definition decoded once is kept, keyed by its packed text: a changed
+-- definition is different text and is decoded afresh, and no version stamp can go stale. The
+-- decoded table is shared by later calls, so NO SCRIPT MAY WRITE INTO A SPEC (or its members,
+-- agencies, classes). Run as EVAL, the cache is new on every call and only costs a lookup.
+local SPEC_CACHE, SPEC_CACHED, SPEC_CACHE_MAX = {}, 0, 16
+
 local function load_spec(base)
   local packed = redis.call('HGET', key_layers(base), 'packed')
-  if packed then return cmsgpack.unpack(packed) end
+  if packed then
+    local spec = SPEC_CACHE[packed]
+    if spec then return spec end
+    spec = cmsgpack.unpack(packed)
+    if SPEC_CACHED >= SPEC_CACHE_MAX then SPEC_CACHE, SPEC_CACHED = {}, 0 end
+    SPEC_CACHE[packed], SPEC_CACHED = spec, SPEC_CACHED + 1
+    return spec
+  end
   local raw = redis.call('GET', key_config(base))
   if not raw then return nil end
   return cjson.decode(raw)
