@@ -5,7 +5,8 @@
  *
  * Starts its own redis-server (loopback, 6390–6399), writes the bench configuration's pools, fills
  * vpn-statenet to --held leases, then times grant, heartbeat and release (--calls each, 64 in flight)
- * from Redis's own accounting (INFO commandstats: the time inside EVALSHA, network apart). Beside
+ * from Redis's own accounting (INFO commandstats: the time inside FCALL or EVALSHA, network apart),
+ * each as a Redis Function (what the broker runs) and as EVALSHA (its fallback without Functions). Beside
  * them, measured on the same server in the same run: an empty script (EVALSHA 'return 1', what any
  * script call costs) and redis-semaphore's acquire + release (the baseline service of npm run bench).
  *
@@ -53,21 +54,28 @@ async function main(): Promise<void> {
   const specs = poolSpecsFromConfig(config.broker);
   const agencies = specs.find((p) => p.id === POOL)!.agencies;
   const capacity = specs.find((p) => p.id === POOL)!.members.reduce((n, m) => n + m.maxSessions, 0);
-  if (held + rounds * calls > capacity) throw new Error(`--held + --rounds × --calls must fit in ${POOL} (${capacity})`);
+  if (held + calls > capacity) throw new Error(`--held + --calls must fit in ${POOL} (${capacity})`);
   // Owners of each agency in the proportions the load tests use (shares and maxima of the pool).
-  const agencyOf = interleaveAgencies(allocateEmployees(held + rounds * calls, agencies));
+  const agencyOf = interleaveAgencies(allocateEmployees(held + 2 * rounds * calls, agencies));
 
   const port = await freePort(REDIS_PORTS);
   const server = await startRedis(port);
   const admin = server.client;
   const client = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
-  const store = new RedisLeaseStore(client, { reapBatch: config.broker.leases.reapBatch, bulkRenewalGraceMs: 60_000, idempotencyTtlMs: 600_000, keyPrefix: 'lua-bench:' });
-  const figures: Record<string, number[]> = { 'empty script': [], grant: [], heartbeat: [], release: [], 'redis-semaphore acquire + release': [] };
+  const options = { reapBatch: config.broker.leases.reapBatch, bulkRenewalGraceMs: 60_000, idempotencyTtlMs: 600_000, keyPrefix: 'lua-bench:' };
+  // The same scripts run both ways on the same keys: as Redis Functions (what the broker uses) and as
+  // EVALSHA (its fallback, and what it used before), each round.
+  const evalClient = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
+  const stores = { functions: new RedisLeaseStore(client, { ...options, scripts: 'functions' }), eval: new RedisLeaseStore(evalClient, { ...options, scripts: 'eval' }) };
+  const store = stores.functions;
+  const figures: Record<string, number[]> = { 'empty script': [] };
+  for (const mode of ['functions', 'eval']) for (const op of ['grant', 'heartbeat', 'release']) figures[`${op} (${mode})`] = [];
+  figures['redis-semaphore acquire + release'] = [];
   try {
     await store.syncPools(specs);
     let next = 0;
-    const grant = async (i: number): Promise<string | null> => {
-      const r = await store.grant({ pool: POOL, owner: `o${i}`, agency: agencyOf[i]!, clientId: 'c', newGrantId: `g${i}` });
+    const grant = async (i: number, via = store): Promise<string | null> => {
+      const r = await via.grant({ pool: POOL, owner: `o${i}`, agency: agencyOf[i]!, clientId: 'c', newGrantId: `g${i}` });
       return r.ok && r.value.outcome === 'created' ? r.value.grant.id : null;
     };
     process.stdout.write(`filling ${POOL} to ${held} leases\n`);
@@ -83,14 +91,16 @@ async function main(): Promise<void> {
     const empty = (await admin.script('LOAD', 'return 1')) as string;
     const semaphoreOptions = { lockTimeout: 600_000, acquireAttemptsLimit: 1, refreshInterval: 0 };
     for (let r = 0; r < rounds; r++) {
-      const ids: (string | null)[] = [];
-      const base = next;
-      next += calls;
       await timed('empty script', () => client.evalsha(empty, 0));
-      await timed('grant', async (i) => (ids[i] = await grant(base + i)));
-      if (ids.some((id) => id === null)) throw new Error('a grant was refused: the fill or the agencies do not match the pool');
-      await timed('heartbeat', (i) => store.heartbeat(POOL, ids[i]!, `o${base + i}`));
-      await timed('release', (i) => store.release(POOL, ids[i]!, `o${base + i}`));
+      for (const [mode, via] of Object.entries(stores)) {
+        const ids: (string | null)[] = [];
+        const base = next;
+        next += calls;
+        await timed(`grant (${mode})`, async (i) => (ids[i] = await grant(base + i, via)));
+        if (ids.some((id) => id === null)) throw new Error('a grant was refused: the fill or the agencies do not match the pool');
+        await timed(`heartbeat (${mode})`, (i) => via.heartbeat(POOL, ids[i]!, `o${base + i}`));
+        await timed(`release (${mode})`, (i) => via.release(POOL, ids[i]!, `o${base + i}`));
+      }
       await timed('redis-semaphore acquire + release', async () => {
         const sem = new Semaphore(client, 'lua-bench-semaphore', capacity, semaphoreOptions);
         if (!(await sem.tryAcquire())) throw new Error('the semaphore refused');
@@ -98,18 +108,20 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    await store.close();
+    await stores.functions.close();
+    await stores.eval.close();
     admin.disconnect();
     await stop(server);
   }
   const empty = median(figures['empty script']!);
-  const pair = median(figures.grant!) + median(figures.release!);
+  const pair = (mode: string) => median(figures[`grant (${mode})`]!) + median(figures[`release (${mode})`]!);
   process.stdout.write(`Redis time per call (INFO commandstats), ${held} held in ${POOL}, ${calls} calls a round, median of ${rounds} rounds:\n`);
   for (const [label, xs] of Object.entries(figures)) {
     process.stdout.write(`  ${label.padEnd(34)} ${median(xs).toFixed(1).padStart(6)} µs  (${(median(xs) / empty).toFixed(0)}x an empty script; rounds ${xs.map((x) => x.toFixed(1)).join(', ')})\n`);
   }
   const semaphore = median(figures['redis-semaphore acquire + release']!);
-  process.stdout.write(`grant + release: ${pair.toFixed(1)} µs, ${(pair / semaphore).toFixed(1)}x redis-semaphore's acquire + release\n`);
+  for (const mode of ['functions', 'eval']) process.stdout.write(`grant + release (${mode}): ${pair(mode).toFixed(1)} µs, ${(pair(mode) / semaphore).toFixed(1)}x redis-semaphore's acquire + release\n`);
+  process.stdout.write(`functions / eval, grant + release: ${(pair('functions') / pair('eval')).toFixed(2)}\n`);
 }
 
 main().catch((e) => {
