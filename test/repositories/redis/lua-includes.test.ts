@@ -25,6 +25,38 @@ describe('Lua includes', () => {
     expect(inLua).toEqual(ScriptCode);
   });
 
+  describe('leases.lua owner_key', () => {
+    // The owner index bucket as every earlier release computed it, byte by byte: leases already held
+    // are filed under it, so it may never change.
+    const bucketOf = (owner: string) => {
+      let h = 0;
+      for (const b of Buffer.from(owner, 'utf8')) h = (h * 31 + b) % 1048573;
+      return h % 1024;
+    };
+
+    it('files every owner in the bucket of the byte-by-byte hash, at any length and byte value, also asked twice in a row', async () => {
+      const owners = ['', 'a', 'abcde', 'abcdef', 'abcdefg', 'ÿÿÿÿÿÿÿÿÿÿÿÿÿ', 'ämter-ü', '\u{1F600}x'];
+      for (let n = 1; n <= 50; n++) owners.push(Buffer.from(Array.from({ length: n }, (_, i) => 255 - ((i * 37 + n) % 200))).toString('latin1'));
+      for (let i = 0; i < 40; i++) owners.push(`pk1.${Buffer.from(String(i * 7919)).toString('base64url')}${'Z'.repeat(i % 13)}`);
+      const base = poolBase('t:', 'vpn-statenet');
+      const keys = (await evalWith(
+        ['keys', 'leases'],
+        `local out = {}
+         for i, owner in ipairs(ARGV) do out[#out + 1] = owner_key(KEYS[1], owner) out[#out + 1] = owner_key(KEYS[1], owner) end
+         return out`,
+        [base],
+        owners,
+      )) as string[];
+      expect(keys).toEqual(owners.flatMap((o) => [`${base}owners:${bucketOf(o)}`, `${base}owners:${bucketOf(o)}`]));
+      // The same owner in another pool: the other pool's key, not the one kept from before.
+      const other = poolBase('t:', 'vdi-desktop');
+      expect(await evalWith(['keys', 'leases'], `return { owner_key(KEYS[1], ARGV[1]), owner_key(KEYS[2], ARGV[1]) }`, [base, other], ['o1'])).toEqual([
+        `${base}owners:${bucketOf('o1')}`,
+        `${other}owners:${bucketOf('o1')}`,
+      ]);
+    });
+  });
+
   describe('record.lua', () => {
     const base = poolBase('t:', 'vpn-statenet');
 

@@ -7,10 +7,28 @@
 -- bytes per owner instead of ~100 as entries of one large hash.
 local OWNER_BUCKETS = 1024
 
+-- The bucket is h = (h * 31 + byte) mod 1048573 over the owner's bytes, which must never change:
+-- the index of every lease held is filed under it. It is computed six bytes at a time (one
+-- string.byte call, one modulo): h < 2^20 and 31^6 < 2^30, so no step leaves the doubles' exact
+-- range and the result is that of reducing after every byte. An admission asks for the same owner's
+-- bucket twice (its leases, then the new entry), so the last answer is kept.
+local OWNER_HASH_MOD = 1048573
+local last_owner, last_owner_base, last_owner_key
+
 local function owner_key(base, owner)
-  local h = 0
-  for i = 1, #owner do h = (h * 31 + string.byte(owner, i)) % 1048573 end
-  return key_owner_bucket(base, h % OWNER_BUCKETS)
+  if owner == last_owner and base == last_owner_base then return last_owner_key end
+  local h, n = 0, #owner
+  for i = 1, n, 6 do
+    local a, b, c, d, e, f = string.byte(owner, i, i + 5)
+    if f then
+      h = (((((h * 31 + a) * 31 + b) * 31 + c) * 31 + d) * 31 + e) * 31 + f
+    else
+      for _, x in ipairs({ a, b, c, d, e }) do h = h * 31 + x end
+    end
+    h = h % OWNER_HASH_MOD
+  end
+  last_owner, last_owner_base, last_owner_key = owner, base, key_owner_bucket(base, h % OWNER_BUCKETS)
+  return last_owner_key
 end
 
 local function owner_fields(base, owner)
