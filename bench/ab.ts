@@ -34,8 +34,28 @@ const CONFIG = join(ROOT, 'bench', 'broker.bench.yaml');
 
 interface Turn {
   cpuPerRequestUs: number;
+  /** Redis's CPU per request during the turn (the Redis store; null on the embedded one). */
+  redisCpuPerRequestUs: number | null;
   requests: number;
+  requestsPerSecond: number;
   grant: LatencySummary;
+}
+
+/** CPU seconds of the broker and of Redis (when there is one) at a point in time. */
+const cpuNow = (pid: number, redisPid: number | null) => ({ broker: cpuSeconds(pid)!, redis: redisPid === null ? null : cpuSeconds(redisPid)!, at: performance.now() });
+
+function turnFigures(recorder: OpRecorder, before: ReturnType<typeof cpuNow>, after: ReturnType<typeof cpuNow>): Turn {
+  const g = recorder.summary('grant');
+  const r = recorder.summary('release');
+  const requests = g.count + r.count;
+  if (g.errors + r.errors > 0) log(`  ${g.errors + r.errors} errors: ${recorder.statusText('grant')} / ${recorder.statusText('release')}`);
+  return {
+    cpuPerRequestUs: ((after.broker - before.broker) / requests) * 1e6,
+    redisCpuPerRequestUs: before.redis === null || after.redis === null ? null : ((after.redis - before.redis) / requests) * 1e6,
+    requests,
+    requestsPerSecond: (requests / (after.at - before.at)) * 1000,
+    grant: g,
+  };
 }
 
 /**
@@ -43,31 +63,26 @@ interface Turn {
  * broker answers (autocannon, as the throughput phase of `npm run bench`), so CPU per request is
  * the figure issue 12's target is about.
  */
-async function saturatedTurn(base: string, pid: number, tokens: TokensFile, employees: number[], connections: number, seconds: number): Promise<Turn> {
+async function saturatedTurn(base: string, pid: number, redisPid: number | null, tokens: TokensFile, employees: number[], connections: number, seconds: number): Promise<Turn> {
   const recorder = new OpRecorder();
   const tp = new Tracked(recorder);
   const free = employees.slice();
-  const cpu0 = cpuSeconds(pid)!;
+  const before = cpuNow(pid, redisPid);
   await tp.run({
     url: base,
     connections,
     duration: seconds,
     requests: autocannonPairs(tp, tokens, free),
   });
-  const cpu1 = cpuSeconds(pid)!;
-  const g = recorder.summary('grant');
-  const r = recorder.summary('release');
-  const requests = g.count + r.count;
-  if (g.errors + r.errors > 0) log(`  ${g.errors + r.errors} errors: ${recorder.statusText('grant')} / ${recorder.statusText('release')}`);
-  return { cpuPerRequestUs: ((cpu1 - cpu0) / requests) * 1e6, requests, grant: g };
+  return turnFigures(recorder, before, cpuNow(pid, redisPid));
 }
 
-async function turn(base: string, pid: number, tokens: TokensFile, employees: number[], rate: number, seconds: number): Promise<Turn> {
+async function turn(base: string, pid: number, redisPid: number | null, tokens: TokensFile, employees: number[], rate: number, seconds: number): Promise<Turn> {
   const recorder = new OpRecorder();
   const load = new PacedLoad(new URL(base), recorder, 64);
   const free = employees.slice();
   let sent = 0;
-  const cpu0 = cpuSeconds(pid)!;
+  const before = cpuNow(pid, redisPid);
   await load.run(seconds, (now, start) => {
     const due = dueCount(now, start, rate);
     for (; sent < due && free.length > 0; sent++) {
@@ -75,13 +90,9 @@ async function turn(base: string, pid: number, tokens: TokensFile, employees: nu
       load.send(pairRequest(load, tokens.employees[e]!.token, () => free.push(e)), start + (sent / rate) * 1000);
     }
   });
-  const cpu1 = cpuSeconds(pid)!;
+  const after = cpuNow(pid, redisPid);
   load.close();
-  const g = recorder.summary('grant');
-  const r = recorder.summary('release');
-  const requests = g.count + r.count;
-  if (g.errors + r.errors > 0) log(`  ${g.errors + r.errors} errors: ${recorder.statusText('grant')} / ${recorder.statusText('release')}`);
-  return { cpuPerRequestUs: ((cpu1 - cpu0) / requests) * 1e6, requests, grant: g };
+  return turnFigures(recorder, before, after);
 }
 
 async function main(): Promise<void> {
@@ -125,8 +136,8 @@ async function main(): Promise<void> {
   // side that ran into it would be measured on cheap 429s.
   const perSide = connections === null ? 600 : ROTATION;
   const tokens = await prepareTokens(config, { count: 2 * perSide, pool: POOL, ttlSeconds: 3 * 3600 });
-  const runTurn = (base: string, pid: number, employees: number[], turnSeconds: number) =>
-    connections === null ? turn(base, pid, tokens, employees, rate, turnSeconds) : saturatedTurn(base, pid, tokens, employees, connections, turnSeconds);
+  const runTurn = (base: string, pid: number, redisPid: number | null, employees: number[], turnSeconds: number) =>
+    connections === null ? turn(base, pid, redisPid, tokens, employees, rate, turnSeconds) : saturatedTurn(base, pid, redisPid, tokens, employees, connections, turnSeconds);
 
   const ports = [await freePort(HTTP_PORTS)];
   ports.push(await freePort(HTTP_PORTS, new Set(ports)));
@@ -153,21 +164,31 @@ async function main(): Promise<void> {
         // Each broker its own employees, so neither sees the other's grants on the shared Redis.
         const employees = [Array.from({ length: perSide }, (_, e) => e), Array.from({ length: perSide }, (_, e) => perSide + e)];
         // A warm-up turn each (JIT, connections), not counted.
-        for (const k of [0, 1]) await runTurn(bases[k]!, brokers[k]!.child.pid!, employees[k]!, 2);
+        const redisPid = store === 'redis' ? redis.child.pid! : null;
+        for (const k of [0, 1]) await runTurn(bases[k]!, brokers[k]!.child.pid!, redisPid, employees[k]!, 2);
         const turns: [Turn[], Turn[]] = [[], []];
         for (let r = 0; r < rounds; r++) {
           const order = r % 2 === 0 ? [0, 1] : [1, 0];
-          for (const k of order) turns[k]!.push(await runTurn(bases[k]!, brokers[k]!.child.pid!, employees[k]!, seconds));
-          log(`${store} round ${r + 1}/${rounds}: A ${turns[0][r]!.cpuPerRequestUs.toFixed(0)} µs, B ${turns[1][r]!.cpuPerRequestUs.toFixed(0)} µs per request`);
+          for (const k of order) turns[k]!.push(await runTurn(bases[k]!, brokers[k]!.child.pid!, redisPid, employees[k]!, seconds));
+          const show = (t: Turn) => `${t.cpuPerRequestUs.toFixed(0)} µs${t.redisCpuPerRequestUs === null ? '' : ` + Redis ${t.redisCpuPerRequestUs.toFixed(0)} µs`}, ${t.requestsPerSecond.toFixed(0)}/s`;
+          log(`${store} round ${r + 1}/${rounds}: A ${show(turns[0][r]!)}, B ${show(turns[1][r]!)} per request`);
         }
-        const cpuA = median(turns[0].map((t) => t.cpuPerRequestUs));
-        const cpuB = median(turns[1].map((t) => t.cpuPerRequestUs));
         const ratio = median(turns[0].map((t, r) => turns[1][r]!.cpuPerRequestUs / t.cpuPerRequestUs));
+        const side = (ts: Turn[]) => ({
+          cpuPerRequestUs: median(ts.map((t) => t.cpuPerRequestUs)),
+          redisCpuPerRequestUs: redisPid === null ? null : median(ts.map((t) => t.redisCpuPerRequestUs!)),
+          requestsPerSecond: median(ts.map((t) => t.requestsPerSecond)),
+          grantP99: median(ts.map((t) => t.grant.p99)),
+          grantP50: median(ts.map((t) => t.grant.p50)),
+        });
+        const ratioOf = (f: (t: Turn) => number | null) => (redisPid === null && f(turns[0][0]!) === null ? null : median(turns[0].map((t, r) => f(turns[1][r]!)! / f(t)!)));
         results.push({
           store,
-          a: { cpuPerRequestUs: cpuA, grantP99: median(turns[0].map((t) => t.grant.p99)), grantP50: median(turns[0].map((t) => t.grant.p50)) },
-          b: { cpuPerRequestUs: cpuB, grantP99: median(turns[1].map((t) => t.grant.p99)), grantP50: median(turns[1].map((t) => t.grant.p50)) },
+          a: side(turns[0]),
+          b: side(turns[1]),
           ratio,
+          redisRatio: ratioOf((t) => t.redisCpuPerRequestUs),
+          throughputRatio: ratioOf((t) => t.requestsPerSecond),
           turns: turns.map((ts) => ts.map((t) => Math.round(t.cpuPerRequestUs))),
         });
       } finally {
@@ -187,10 +208,13 @@ async function main(): Promise<void> {
     results,
   };
   writeFileSync(join(OUT, `ab-${Date.now()}.json`), JSON.stringify(report, null, 2) + '\n');
-  for (const r of results as { store: string; a: { cpuPerRequestUs: number; grantP50: number; grantP99: number }; b: { cpuPerRequestUs: number; grantP50: number; grantP99: number }; ratio: number }[]) {
+  type Side = { cpuPerRequestUs: number; redisCpuPerRequestUs: number | null; requestsPerSecond: number; grantP50: number; grantP99: number };
+  const show = (s: Side) =>
+    `${s.cpuPerRequestUs.toFixed(0)} µs/request${s.redisCpuPerRequestUs === null ? '' : ` + Redis ${s.redisCpuPerRequestUs.toFixed(0)} µs`}, ${s.requestsPerSecond.toFixed(0)} requests/s (grant p50/p99 ${s.grantP50.toFixed(2)}/${s.grantP99.toFixed(2)} ms)`;
+  for (const r of results as { store: string; a: Side; b: Side; ratio: number; redisRatio: number | null; throughputRatio: number | null }[]) {
     process.stdout.write(
-      `${r.store.padEnd(7)} A ${a}: ${r.a.cpuPerRequestUs.toFixed(0)} µs/request (grant p50/p99 ${r.a.grantP50}/${r.a.grantP99} ms)   ` +
-        `B ${b ?? 'working tree'}: ${r.b.cpuPerRequestUs.toFixed(0)} µs/request (grant p50/p99 ${r.b.grantP50}/${r.b.grantP99} ms)   B/A ${r.ratio.toFixed(2)}\n`,
+      `${r.store.padEnd(7)} A ${a}: ${show(r.a)}\n        B ${b ?? 'working tree'}: ${show(r.b)}\n` +
+        `        B/A broker CPU ${r.ratio.toFixed(2)}${r.redisRatio === null ? '' : `, Redis CPU ${r.redisRatio.toFixed(2)}`}${r.throughputRatio === null ? '' : `, requests/s ${r.throughputRatio.toFixed(2)}`} (medians of per-round ratios)\n`,
     );
   }
   process.stdout.write(`load average before ${loadBefore.join(' ')}, after ${report.machine.loadAverageAfter.join(' ')}\n`);
