@@ -183,31 +183,27 @@ function loadLibrary(redis: Client, state: ClientScripts, library: LuaLibrary): 
 }
 
 /**
- * FCALL, loading the library first where it is missing (a new node, one that came back empty, a
- * FUNCTION FLUSH): a missing function ran nothing, so calling again is safe. In 'auto' mode a
- * server without functions turns this client to EVALSHA.
+ * What a failed FCALL turns into: a missing function (a new node, one that came back empty, a
+ * FUNCTION FLUSH) ran nothing, so the library is loaded and the call made again; in 'auto' mode a
+ * server without functions turns this client to EVALSHA for good. Anything else is the caller's.
  */
-async function callFunction<Reply>(redis: Client, state: ClientScripts, library: LuaLibrary, fn: string, args: Arg[], evalRun: () => Promise<Reply>): Promise<Reply> {
-  try {
-    return (await redis.fcall(fn, 1, ...args)) as Reply;
-  } catch (e) {
-    const message = e instanceof Error ? e.message : '';
-    if (state.mode === 'auto' && NO_FUNCTIONS.test(message)) {
-      state.mode = 'eval';
-      return evalRun();
-    }
-    if (!FUNCTION_MISSING.test(message)) throw e;
+async function recover<Reply>(e: unknown, redis: Client, state: ClientScripts, library: LuaLibrary, call: () => Promise<Reply>, evalRun: () => Promise<Reply>): Promise<Reply> {
+  const message = e instanceof Error ? e.message : '';
+  if (state.mode === 'auto' && NO_FUNCTIONS.test(message)) {
+    state.mode = 'eval';
+    return evalRun();
   }
+  if (!FUNCTION_MISSING.test(message)) throw e;
   try {
     await loadLibrary(redis, state, library);
-  } catch (e) {
-    if (state.mode === 'auto' && NO_FUNCTIONS.test(e instanceof Error ? e.message : '')) {
+  } catch (loadError) {
+    if (state.mode === 'auto' && NO_FUNCTIONS.test(loadError instanceof Error ? loadError.message : '')) {
       state.mode = 'eval';
       return evalRun();
     }
-    throw e;
+    throw loadError;
   }
-  return (await redis.fcall(fn, 1, ...args)) as Reply;
+  return call();
 }
 
 /**
@@ -216,19 +212,28 @@ async function callFunction<Reply>(redis: Client, state: ClientScripts, library:
  */
 export function defineScript<Args extends Arg[], Reply>(file: string, dir?: string) {
   const script = loadLuaScript(file, dir);
+  const evalRun = (redis: Client, all: Arg[]): Promise<Reply> => {
+    registerScript(redis, script);
+    const command = (redis as unknown as Record<string, (...a: Arg[]) => Promise<Reply>>)[script.command]!;
+    return command.apply(redis, all);
+  };
+  // The function's name in the last library asked about (one library per release, so one entry).
+  let named: { library: LuaLibrary; fn: string | undefined } | null = null;
   const run = (redis: Client, base: string, now: number | null, ...args: Args): Promise<Reply> => {
     const all: Arg[] = [base, now === null ? '' : now, ...args];
-    const evalRun = (): Promise<Reply> => {
-      registerScript(redis, script);
-      const command = (redis as unknown as Record<string, (...a: Arg[]) => Promise<Reply>>)[script.command]!;
-      return command.apply(redis, all);
-    };
     const state = clients.get(redis);
-    const fn = state?.library && state.mode !== 'eval' ? state.library.functionOf(script) : undefined;
-    if (!state || !fn) return evalRun();
-    return callFunction(redis, state, state.library!, fn, all, evalRun).then((reply) => {
+    if (!state?.library || state.mode === 'eval') return evalRun(redis, all);
+    const library = state.library;
+    if (named?.library !== library) named = { library, fn: library.functionOf(script) };
+    const fn = named.fn;
+    if (fn === undefined) return evalRun(redis, all);
+    // The hot path: FCALL and one catch (no async wrapper: every request passes here).
+    const call = () => redis.fcall(fn, 1, ...all) as Promise<Reply>;
+    const reply = call().catch((e: unknown) => recover(e, redis, state, library, call, () => evalRun(redis, all)));
+    if (state.mode !== 'auto') return reply;
+    return reply.then((r) => {
       if (state.mode === 'auto') state.mode = 'functions';
-      return reply;
+      return r;
     });
   };
   return Object.assign(run, { script });
