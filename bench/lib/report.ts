@@ -105,7 +105,7 @@ function rows(r: BenchResult): string[][] {
     line('logon storm: errors', (b) => `${b.storm.errors} (${b.storm.statuses})`),
     line('logon storm: grant p50/p95/p99 ms', (b) => lat(b.storm.latency)),
     line('logon storm: broker CPU per grant', (b) => (b.storm.brokerCpuSeconds === null ? '–' : `${f0((b.storm.brokerCpuSeconds / b.storm.created) * 1e6)} µs`)),
-    line('mixed load achieved', (b) => `${f0(b.mixed.achievedPerSecond)} ops/s of ${f0(b.mixed.offeredPerSecond)}, ${b.mixed.errors} errors`),
+    line('mixed load achieved (paced)', (b) => `${f0(b.mixed.achievedPerSecond)} ops/s of ${f0(b.mixed.offeredPerSecond)}, ${b.mixed.errors} errors, ${b.mixed.late ?? 0} started > 100 ms late`),
     line('mixed: grant p50/p95/p99 ms', (b) => lat(b.mixed.grant)),
     line('mixed: heartbeat p50/p95/p99 ms', (b) => lat(b.mixed.heartbeat)),
     line('mixed: release p50/p95/p99 ms', (b) => lat(b.mixed.release)),

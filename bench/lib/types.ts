@@ -52,6 +52,8 @@ export interface BrokerFigures {
     errors: number;
     /** Share of one core the broker process used during the phase. */
     brokerCpuShare: number | null;
+    /** Requests the paced generator started more than 100 ms after they were due (it fell behind). */
+    late: number;
   };
   throughput: {
     seconds: number;

@@ -1,5 +1,13 @@
-/** Phase 2, steady mixed load at HELD held: heartbeats on most sessions, release + grant pairs on the rest. */
-import { Tracked } from '../lib/load';
+/**
+ * Phase 2, steady mixed load at HELD held: heartbeats on most sessions, release + grant pairs on the rest.
+ *
+ * Paced (bench/lib/paced.ts, an open model like k6's arrival-rate executors): each request starts when
+ * the schedule says and its latency counts from then. It used autocannon's rate limit, which sends each
+ * connection's quota for a second as fast as the broker answers and then waits for the next second: a
+ * burst of closed-loop load at the top of every second, whose tail was the queue of that burst, not the
+ * latency of a steady 2,000 requests/s (docs/performance.md, sixth pass).
+ */
+import { dueCount, PacedLoad } from '../lib/paced';
 import type { BrokerFigures } from '../lib/types';
 import { auth, cpuMeter, grantBody, json, log, reconcile, renewalRound, type PhaseContext } from './context';
 
@@ -13,72 +21,61 @@ export async function mixedLoad(ctx: PhaseContext): Promise<{ mixed: BrokerFigur
   const churnQueue: number[] = [];
   for (let e = hbCount; e < n; e++) if (held.ids[e]) churnQueue.push(e);
   const inFlight = new Set<number>();
-  log(`${ctx.store}: mixed load ${s.mixedRate} ops/s for ${s.mixedSeconds} s (heartbeats ${s.mixedRate / 2}/s, release+grant ${s.mixedRate / 2}/s)`);
-  const hb = new Tracked(recorder);
-  let hbNext = 0;
-  const churn = new Tracked(recorder);
+  const hbRate = s.mixedRate / 2;
+  const pairRate = s.mixedRate / 4; // a release, then on its answer a grant: mixedRate / 2 requests/s
+  log(`${ctx.store}: mixed load ${s.mixedRate} requests/s for ${s.mixedSeconds} s (heartbeats ${hbRate}/s, release + grant pairs ${pairRate}/s), paced`);
+  const load = new PacedLoad(new URL(ctx.base), recorder, 4 * s.mixedConnections);
+  let hbSent = 0;
+  let pairsSent = 0;
   const cpu = cpuMeter(ctx.pid);
   const start = performance.now();
-  await Promise.all([
-    hb.run({
-      url: ctx.base,
-      connections: s.mixedConnections,
-      overallRate: s.mixedRate / 2,
-      duration: s.mixedSeconds,
-      requests: [
-        hb.request(
-          'heartbeat',
-          {
-            method: 'POST',
-            setupRequest: (req) => {
-              const e = hbNext++ % hbCount;
-              return { ...req, path: `/v1/grants/${held.ids[e]}/heartbeat`, headers: auth(tokens.employees[e]!.token) };
-            },
+  const grant = (e: number) =>
+    load.send(
+      {
+        op: 'grant',
+        method: 'POST',
+        path: '/v1/grants',
+        headers: json(tokens.employees[e]!.token),
+        body: grantBody,
+        done: (status, body) => {
+          const ok = (status === 201 || status === 200) && held.set(e, body);
+          churnQueue.push(e);
+          inFlight.delete(e);
+          return ok;
+        },
+      },
+      performance.now(),
+    );
+  await load.run(s.mixedSeconds, (now, t0) => {
+    for (const due = dueCount(now, t0, hbRate); hbSent < due; hbSent++) {
+      const e = hbSent % hbCount;
+      load.send({ op: 'heartbeat', method: 'POST', path: `/v1/grants/${held.ids[e]}/heartbeat`, headers: auth(tokens.employees[e]!.token), done: (status) => status === 200 }, t0 + (hbSent / hbRate) * 1000);
+    }
+    for (const due = dueCount(now, t0, pairRate); pairsSent < due && churnQueue.length > 0; pairsSent++) {
+      const e = churnQueue.shift()!;
+      inFlight.add(e);
+      load.send(
+        {
+          op: 'release',
+          method: 'DELETE',
+          path: `/v1/grants/${held.ids[e]}`,
+          headers: auth(tokens.employees[e]!.token),
+          done: (status) => {
+            if (status !== 204) {
+              churnQueue.push(e); // reconciled at the end if it still holds something unknown
+              return false;
+            }
+            held.clear(e);
+            grant(e);
+            return true;
           },
-          (status) => status === 200,
-        ),
-      ],
-    }),
-    churn.run({
-      url: ctx.base,
-      connections: s.mixedConnections,
-      overallRate: s.mixedRate / 2,
-      duration: s.mixedSeconds,
-      requests: [
-        churn.request(
-          'release',
-          {
-            method: 'DELETE',
-            setupRequest: (req, c) => {
-              const e = churnQueue.shift()!;
-              c.e = e;
-              inFlight.add(e);
-              return { ...req, path: `/v1/grants/${held.ids[e]}`, headers: auth(tokens.employees[e]!.token) };
-            },
-          },
-          (status, _body, c) => {
-            if (status === 204) held.clear(c.e as number);
-            return status === 204;
-          },
-        ),
-        churn.request(
-          'grant',
-          {
-            method: 'POST',
-            path: '/v1/grants',
-            setupRequest: (req, c) => ({ ...req, headers: json(tokens.employees[c.e as number]!.token), body: grantBody }),
-          },
-          (status, body, c) => {
-            const ok = (status === 201 || status === 200) && held.set(c.e as number, body);
-            churnQueue.push(c.e as number);
-            inFlight.delete(c.e as number);
-            return ok;
-          },
-        ),
-      ],
-    }),
-  ]);
+        },
+        t0 + (pairsSent / pairRate) * 1000,
+      );
+    }
+  });
   const seconds = (performance.now() - start) / 1000;
+  load.close();
   const ops = ['heartbeat', 'grant', 'release'].map((op) => recorder.summary(op));
   const answered = ops.reduce((x, o) => x + o.count, 0);
   const used = cpu.stop(seconds, answered);
@@ -93,6 +90,7 @@ export async function mixedLoad(ctx: PhaseContext): Promise<{ mixed: BrokerFigur
       release: ops[2]!,
       errors: ops.reduce((x, o) => x + o.errors, 0),
       brokerCpuShare: used.share,
+      late: load.late,
     },
     churnQueue,
   };

@@ -22,7 +22,7 @@ function broker(store: 'redis' | 'memory', over: Partial<BrokerFigures> = {}): B
       brokerRssIdle: 128 * 2 ** 20,
       brokerRssAtPeak: 200 * 2 ** 20,
     },
-    mixed: { seconds: 30, offeredPerSecond: 2000, achievedPerSecond: 1990, grant: lat(15), heartbeat: lat(14), release: lat(13), errors: 0, brokerCpuShare: 0.6 },
+    mixed: { seconds: 30, offeredPerSecond: 2000, achievedPerSecond: 1990, grant: lat(15), heartbeat: lat(14), release: lat(13), errors: 0, brokerCpuShare: 0.6, late: 0 },
     throughput: { seconds: 10, connections: 32, pairsPerSecond: 3000, requestsPerSecond: 6000, grant: lat(20), release: lat(18), errors: 0, brokerCpuShare: 1, brokerCpuPerRequestUs: 167 },
     keepAliveStorm: {
       logonsPerSecond: 500, renewEverySeconds: 40, seconds: 80, heldAtStart: 30000, heldAtEnd: 60000, brokerCountAtEnd: 60000,
