@@ -48,7 +48,7 @@ export const listByMemberScript = defineScript<[member: string], [Code, string[]
 
 /** ARGV: member, grace ms, number of ended ids, ...ended, ...active. */
 export const bulkRenewScript = defineScript<
-  [member: string, graceMs: number, endedCount: number, ...ids: string[]],
+  [member: string, graceMs: number, last: '1' | '', endedCount: number, activeCount: number, renewedBefore: number, releasedBefore: number, expiredBefore: number, unknownBefore: number, ...ids: string[]],
   [Code, number, number, number, string[], RawChange[], RawExpired[], RawExpired[]]
 >('bulk-renew-1.lua');
 

@@ -48,6 +48,9 @@ import { ReplicaAck, type AckReplicas } from './replica-ack';
  */
 const TEST_CLOCK_MEMO_SLACK_MS = 24 * 3600 * 1000;
 
+/** Ids of a bulk renewal handled by one script call (see bulkRenew); a larger report comes in parts. */
+export const BULK_RENEWAL_PART = 1_000;
+
 /** A write of a pool's layers that keeps losing compare-and-set races gives up after this many tries. */
 const LAYER_WRITE_TRIES = 20;
 
@@ -65,6 +68,8 @@ export interface RedisLeaseStoreOptions extends LeaseStoreOptions {
    * functions unless the server has none or the user may not load them ('auto', the default).
    */
   scripts?: ScriptMode;
+  /** Ids of a bulk renewal per script call (default BULK_RENEWAL_PART); tests make it small. */
+  bulkRenewalPart?: number;
 }
 
 /**
@@ -352,26 +357,54 @@ export class RedisLeaseStore implements LeaseStore {
     return { ok: true, value: ids.map((id, i) => ({ id, expiresAt: expiresAts[i]! })) };
   }
 
+  /**
+   * One script call for a report of up to BULK_RENEWAL_PART ids; a larger one in parts, one after the
+   * other, so Redis serves everyone else between them: a single call for 5,000 ids held Redis for
+   * 35-65 ms, and every admission of every replica waited behind it (docs/performance.md, sixth
+   * pass). The last part also reclaims what was not reported (bulk-renew-1.lua). Between parts other
+   * clients' operations interleave, as they do between two reports; a part that fails leaves the
+   * earlier ones done, and the agent's next report (or its retry) renews the same sessions again.
+   */
   async bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>> {
-    const reply = await this.acked(cmd.pool, bulkRenewScript(
-      this.redis,
-      this.base(cmd.pool),
-      this.clockNow(),
-      cmd.member,
-      this.options.bulkRenewalGraceMs,
-      cmd.ended.length,
-      ...cmd.ended,
-      ...cmd.active,
-    ));
-    const [code, renewed, released, expired, unknown, changes, releasedLeases, expiredLeases] = reply;
-    const result = outcomeOf(code);
-    if (result.kind === 'failure') return this.failed(cmd.pool, result.failure);
-    if (result.kind !== 'ok') throw new Error(`bulk-renew script answered with code ${code}`);
-    this.emit(cmd.pool, changes);
-    return {
-      ok: true,
-      value: { renewed, released, expired, unknown, releasedLeases: expiredOf(cmd.pool, releasedLeases), expiredLeases: expiredOf(cmd.pool, expiredLeases) },
-    };
+    const ended = [...new Set(cmd.ended)];
+    const endedSet = new Set(ended);
+    const active = [...new Set(cmd.active)].filter((id) => !endedSet.has(id));
+    const ids = [...ended, ...active];
+    const total: BulkRenewResult = { renewed: 0, released: 0, expired: 0, unknown: [], releasedLeases: [], expiredLeases: [] };
+    const part = this.options.bulkRenewalPart ?? BULK_RENEWAL_PART;
+    for (let from = 0; from === 0 || from < ids.length; from += part) {
+      const to = Math.min(from + part, ids.length);
+      const last = to >= ids.length;
+      const endedHere = Math.max(0, Math.min(to, ended.length) - from);
+      const reply = await this.acked(cmd.pool, bulkRenewScript(
+        this.redis,
+        this.base(cmd.pool),
+        this.clockNow(),
+        cmd.member,
+        this.options.bulkRenewalGraceMs,
+        last ? '1' : '',
+        endedHere,
+        to - from - endedHere,
+        total.renewed,
+        total.released,
+        total.expired,
+        total.unknown.length,
+        ...ids.slice(from, to),
+        ...(last ? ids.slice(0, from) : []),
+      ));
+      const [code, renewed, released, expired, unknown, changes, releasedLeases, expiredLeases] = reply;
+      const result = outcomeOf(code);
+      if (result.kind === 'failure') return this.failed(cmd.pool, result.failure);
+      if (result.kind !== 'ok') throw new Error(`bulk-renew script answered with code ${code}`);
+      this.emit(cmd.pool, changes);
+      total.renewed += renewed;
+      total.released += released;
+      total.expired += expired;
+      total.unknown.push(...unknown);
+      total.releasedLeases.push(...expiredOf(cmd.pool, releasedLeases));
+      total.expiredLeases.push(...expiredOf(cmd.pool, expiredLeases));
+    }
+    return { ok: true, value: total };
   }
 
   async reap(pool: string, limit: number): Promise<ExpiredLease[]> {

@@ -2,6 +2,8 @@ import Redis from 'ioredis';
 import type { Grant, GrantResult } from '../../../src/domain/grant';
 import type { LeaseResult } from '../../../src/repositories/lease-store';
 import { poolIndexKey, poolKeys } from '../../../src/repositories/redis/keys';
+import { MemoryLeaseStore } from '../../../src/repositories/memory/memory-lease.store';
+import type { LeaseStore } from '../../../src/repositories/lease-store';
 import { RedisLeaseStore } from '../../../src/repositories/redis/redis-lease.store';
 import { connect, defaultOptions, deleteUnder, keysUnder, member, newPrefix, openStore, poolSpec, share, startRedisServer } from './redis-test-utils';
 
@@ -49,6 +51,32 @@ describe('RedisLeaseStore on Redis', () => {
     const [s, us] = await admin.time();
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   }
+
+  it('a bulk renewal in parts answers and leaves state as one call does: the last part knows every id reported', async () => {
+    // grace 0: every unreported lease is reclaimed, so a reported one the last part took for
+    // unreported would show as expired; duplicates and an id in both lists span parts.
+    const clock = () => 1_000_000;
+    const options = { ...defaultOptions, bulkRenewalGraceMs: 0, clock };
+    const run = async (store: LeaseStore) => {
+      await store.syncPools([poolSpec({ members: [member('m1', 20), member('m2', 20)] })]);
+      for (let i = 0; i < 12; i++) created(await store.grant({ pool: 'p', owner: `o${i}`, agency: 'a', clientId: 'c', newGrantId: `p.g${i}` }));
+      const onM1 = (await store.listByMember('p', 'm1'));
+      const ids = value(onM1).map((l) => l.id).sort();
+      expect(ids.length).toBe(6); // breadth-first: half on each member
+      const [a, b, c, d, e, f] = ids as [string, string, string, string, string, string];
+      const result = value(await store.bulkRenew({ pool: 'p', member: 'm1', ended: [b, b, d, 'p.nope0'], active: [a, c, d, 'p.nope1', c, e, 'p.g0x', a] }));
+      const after = value(await store.listByMember('p', 'm1')).map((l) => l.id).sort();
+      const audit = (await store.readAudit('p', { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, limit: 200 })).records.filter((r) => r.ev !== 'granted').map(({ id: _id, ...r }) => r);
+      return { result: { ...result, releasedLeases: result.releasedLeases.map((l) => l.id).sort(), expiredLeases: result.expiredLeases.map((l) => l.id).sort() }, after, audit, f, kept: [a, c, e].sort() };
+    };
+    const inParts = await run(open({ ...options, bulkRenewalPart: 2 } as Partial<typeof defaultOptions>));
+    const oneCall = await run(new MemoryLeaseStore(options));
+    expect(inParts.result).toEqual(oneCall.result);
+    expect(inParts.result).toMatchObject({ renewed: 3, released: 2, expired: 1, unknown: ['p.nope0', 'p.nope1', 'p.g0x'], expiredLeases: [inParts.f] });
+    expect(inParts.after).toEqual(inParts.kept);
+    expect(inParts.after).toEqual(oneCall.after);
+    expect(inParts.audit).toEqual(oneCall.audit);
+  });
 
   it('takes time from Redis TIME when no clock is given, not from the process clock', async () => {
     jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2001, 0, 1)); // a replica with a wrong clock

@@ -7,12 +7,23 @@
   an id that is no lease of the member is unknown. Then every unreported lease of the
   member created at least the grace period ago is reclaimed (counted as expired).
 
+  A large report comes in parts (src/repositories/redis/redis-lease.store.ts, bulkRenew), so
+  that Redis serves other clients between them instead of running one long script: each part
+  handles its own ids; the last one also reclaims the unreported leases (it is given every other
+  id of the report, to know them as reported) and writes the report's audit record. The broker
+  passes the ids distinct and in order (`ended` first, an id in both only there).
+
   KEYS[1] pool base '<prefix>{<pool>}:'
   ARGV[1] now, epoch ms; '' = Redis TIME
   ARGV[2] member
   ARGV[3] grace period, ms
-  ARGV[4] n = number of ended ids
-  ARGV[5 .. 4+n] ended ids; ARGV[5+n ..] active ids
+  ARGV[4] '1' = the report's last (or only) part; '' = an earlier part
+  ARGV[5] n = number of ended ids of this part
+  ARGV[6] a = number of active ids of this part
+  ARGV[7] ARGV[8] ARGV[9] ARGV[10] renewed, released, expired, unknown counted by the report's
+    earlier parts (0 for the first)
+  ARGV[11 .. 10+n] ended ids; ARGV[11+n .. 10+n+a] active ids;
+  ARGV[11+n+a ..] (last part only) the report's ids handled by its earlier parts
 
   Returns { code, renewed, released, expired, unknownIds, changes, releasedLeases, expiredLeases } (always this shape)
   code = OK | UNKNOWN_POOL | UNKNOWN_MEMBER (then 0, 0, 0, {}, {}, {}, {})
@@ -30,7 +41,9 @@
 
 local base = KEYS[1]
 local now = clock_now(ARGV[1])
-local member, grace, n_ended = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local member, grace, last = ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local n_ended, n_active = tonumber(ARGV[5]), tonumber(ARGV[6])
+local FIRST = 11
 local pool = pool_of_base(base)
 
 local spec = load_spec(base)
@@ -44,7 +57,7 @@ if not known then return { UNKNOWN_MEMBER, 0, 0, 0, {}, {}, {}, {} } end
 local renewed, released, expired, unknown = 0, 0, 0, {}
 local released_leases, expired_leases = {}, {}
 local seen = {}
-for i = 5, #ARGV do
+for i = FIRST, FIRST + n_ended + n_active - 1 do
   local id = ARGV[i]
   local field = field_of_id(pool, id)
   if not seen[field] then
@@ -57,7 +70,7 @@ for i = 5, #ARGV do
       audit(base, now, 'expired', { own = r.owner, ag = r.agency, m = r.member, g = id, d = '{"via":"agent"}' })
       expired = expired + 1
       expired_leases[#expired_leases + 1] = { id, r.member, r.agency, r.owner }
-    elseif i <= 4 + n_ended then
+    elseif i < FIRST + n_ended then
       drop_lease(base, field, r)
       audit(base, now, 'released', { own = r.owner, ag = r.agency, m = r.member, g = id, d = '{"via":"agent"}' })
       released = released + 1
@@ -68,6 +81,13 @@ for i = 5, #ARGV do
     end
   end
 end
+
+local changes = {}
+if not last then
+  offer_step(base, pool, spec, now, changes)
+  return { OK, renewed, released, expired, unknown, changes, released_leases, expired_leases }
+end
+for i = FIRST + n_ended + n_active, #ARGV do seen[field_of_id(pool, ARGV[i])] = true end
 
 -- Unreported leases past the grace period: the agent no longer carries them.
 local unreported = {}
@@ -92,7 +112,7 @@ for from = 1, #unreported, CHUNK do
   end
 end
 
-audit(base, now, 'renewed', { m = member, d = string.format('{"renewed":%d,"released":%d,"expired":%d,"unknown":%d}', renewed, released, expired, #unknown) })
-local changes = {}
+audit(base, now, 'renewed', { m = member, d = string.format('{"renewed":%d,"released":%d,"expired":%d,"unknown":%d}',
+  renewed + tonumber(ARGV[7]), released + tonumber(ARGV[8]), expired + tonumber(ARGV[9]), #unknown + tonumber(ARGV[10])) })
 offer_step(base, pool, spec, now, changes)
 return { OK, renewed, released, expired, unknown, changes, released_leases, expired_leases }
