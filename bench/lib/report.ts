@@ -109,6 +109,7 @@ function rows(r: BenchResult): string[][] {
     line('mixed: grant p50/p95/p99 ms', (b) => lat(b.mixed.grant)),
     line('mixed: heartbeat p50/p95/p99 ms', (b) => lat(b.mixed.heartbeat)),
     line('mixed: release p50/p95/p99 ms', (b) => lat(b.mixed.release)),
+    line('mixed: gateway bulk renewals p50/p95/p99 ms', (b) => (b.mixed.bulkRenewal ? `${lat(b.mixed.bulkRenewal)} (${b.mixed.bulkRenewal.count}, ${b.mixed.bulkRenewal.errors} errors)` : '–')),
     line('mixed: broker CPU (share of one core)', (b) => pct(b.mixed.brokerCpuShare)),
     line('admission throughput', (b) => `${f0(b.throughput.pairsPerSecond)} pairs/s (${f0(b.throughput.requestsPerSecond)} req/s), ${b.throughput.errors} errors`),
     line('throughput: grant p50/p95/p99 ms', (b) => lat(b.throughput.grant)),

@@ -54,6 +54,8 @@ export interface BrokerFigures {
     brokerCpuShare: number | null;
     /** Requests the paced generator started more than 100 ms after they were due (it fell behind). */
     late: number;
+    /** The gateways' bulk renewals during the phase (each member every 20 s, every session it carries). */
+    bulkRenewal?: LatencySummary;
   };
   throughput: {
     seconds: number;

@@ -1,5 +1,7 @@
 /**
- * Phase 2, steady mixed load at HELD held: heartbeats on most sessions, release + grant pairs on the rest.
+ * Phase 2, steady mixed load at HELD held: heartbeats on most sessions, release + grant pairs on the rest,
+ * and the gateways' bulk renewals as in production: each member's agent reports every session it
+ * carries every RENEWAL_EVERY_S seconds, the members' reports spread evenly over that period.
  *
  * Paced (bench/lib/paced.ts, an open model like k6's arrival-rate executors): each request starts when
  * the schedule says and its latency counts from then. It used autocannon's rate limit, which sends each
@@ -9,7 +11,10 @@
  */
 import { dueCount, PacedLoad } from '../lib/paced';
 import type { BrokerFigures } from '../lib/types';
-import { auth, cpuMeter, grantBody, json, log, reconcile, renewalRound, type PhaseContext } from './context';
+import { auth, cpuMeter, grantBody, json, log, POOL, reconcile, renewalRound, type PhaseContext } from './context';
+
+/** How often each gateway reports (bench/broker.bench.yaml: leases live 60 s). */
+const RENEWAL_EVERY_S = 20;
 
 /** Returns the figures and the employees that churn (the throughput phase takes its free ones from them). */
 export async function mixedLoad(ctx: PhaseContext): Promise<{ mixed: BrokerFigures['mixed']; churnQueue: number[] }> {
@@ -23,10 +28,13 @@ export async function mixedLoad(ctx: PhaseContext): Promise<{ mixed: BrokerFigur
   const inFlight = new Set<number>();
   const hbRate = s.mixedRate / 2;
   const pairRate = s.mixedRate / 4; // a release, then on its answer a grant: mixedRate / 2 requests/s
-  log(`${ctx.store}: mixed load ${s.mixedRate} requests/s for ${s.mixedSeconds} s (heartbeats ${hbRate}/s, release + grant pairs ${pairRate}/s), paced`);
+  log(`${ctx.store}: mixed load ${s.mixedRate} requests/s for ${s.mixedSeconds} s (heartbeats ${hbRate}/s, release + grant pairs ${pairRate}/s, each gateway reporting every ${RENEWAL_EVERY_S} s), paced`);
   const load = new PacedLoad(new URL(ctx.base), recorder, 4 * s.mixedConnections);
   let hbSent = 0;
   let pairsSent = 0;
+  let renewalsSent = 0;
+  const members = [...held.byMember().keys()].sort();
+  const renewalRate = members.length / RENEWAL_EVERY_S;
   const cpu = cpuMeter(ctx.pid);
   const start = performance.now();
   const grant = (e: number) =>
@@ -47,6 +55,14 @@ export async function mixedLoad(ctx: PhaseContext): Promise<{ mixed: BrokerFigur
       performance.now(),
     );
   await load.run(s.mixedSeconds, (now, t0) => {
+    for (const due = dueCount(now, t0, renewalRate); renewalsSent < due; renewalsSent++) {
+      const member = members[renewalsSent % members.length]!;
+      const ids = held.byMember().get(member) ?? [];
+      load.send(
+        { op: 'mixed-bulk-renewal', method: 'POST', path: `/v1/pools/${POOL}/members/${member}/renewals`, headers: json(tokens.gatewayAgents[member]!), body: JSON.stringify({ active: ids, ended: [] }), done: (status) => status === 200 },
+        t0 + (renewalsSent / renewalRate) * 1000,
+      );
+    }
     for (const due = dueCount(now, t0, hbRate); hbSent < due; hbSent++) {
       const e = hbSent % hbCount;
       load.send({ op: 'heartbeat', method: 'POST', path: `/v1/grants/${held.ids[e]}/heartbeat`, headers: auth(tokens.employees[e]!.token), done: (status) => status === 200 }, t0 + (hbSent / hbRate) * 1000);
@@ -91,6 +107,7 @@ export async function mixedLoad(ctx: PhaseContext): Promise<{ mixed: BrokerFigur
       errors: ops.reduce((x, o) => x + o.errors, 0),
       brokerCpuShare: used.share,
       late: load.late,
+      bulkRenewal: recorder.summary('mixed-bulk-renewal'),
     },
     churnQueue,
   };
