@@ -27,6 +27,7 @@
  *   npm run bench -- --quick               # 6,000 held, short phases: a smoke run
  *   npm run bench -- --store redis --profile   # also a CPU profile of the broker (node --cpu-prof)
  *   npm run bench -- --commit HEAD         # the committed broker, not the working tree
+ *   npm run bench -- --node-args "--max-semi-space-size=32"   # Node flags for the broker process
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -77,6 +78,7 @@ function settingsFrom(argv: string[]): Settings {
       workers: { type: 'string' },
       'no-keep-alive-storm': { type: 'boolean', default: false },
       'no-durability': { type: 'boolean', default: false },
+      'node-args': { type: 'string' },
     },
     strict: true,
   });
@@ -107,6 +109,7 @@ function settingsFrom(argv: string[]): Settings {
       : { logonSeconds: quick ? 10 : 60, logonsPerSecond: Math.round((500 * held) / 60000), renewEverySeconds: 40, tailSeconds: quick ? 5 : 20 },
     workers: (values.workers ?? (store === 'memory' ? '' : '1,2')).split(',').filter(Boolean).map(Number),
     durability: store !== 'memory' && !values['no-durability'],
+    brokerNodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
   };
 }
 
@@ -168,7 +171,7 @@ async function benchBroker(
   const env = brokerEnv(store, port, secrets, redis.port);
   const profileDir = join(OUT, 'profiles', store);
   // --cpu-prof writes its file at a normal exit only: the preload turns SIGTERM into one.
-  const nodeArgs = s.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '-r', join(ROOT, 'bench', 'lib', 'exit-on-sigterm.js')] : [];
+  const nodeArgs = [...(s.brokerNodeArgs ?? []), ...(s.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '-r', join(ROOT, 'bench', 'lib', 'exit-on-sigterm.js')] : [])];
   if (s.profile) rmSync(profileDir, { recursive: true, force: true });
   await redis.client.flushall(); // our own redis-server on a bench port, never the shared one
   const broker = await startNode(`broker (${store})`, [...nodeArgs, join(BUILD, 'main.js')], env, `${base}/health/ready`);

@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import type { OpRecorder } from './load';
+import { stallsOf, type StallSummary, type TimedRequest } from './stalls';
 
 /**
  * How many requests of a schedule at `perSecond` are due `nowMs` after `startMs`: request k is due at
@@ -33,6 +34,10 @@ export class PacedLoad {
   private readonly idle: (() => void)[] = [];
   /** Requests that started more than 100 ms after they were due (the generator or its connections fell behind). */
   late = 0;
+  /** Every answered request, due time from the start of run(): to find the stalls (bench/lib/stalls.ts). */
+  private readonly timeline: TimedRequest[] = [];
+  private startMs = 0;
+  private endMs = 0;
 
   constructor(
     private readonly base: URL,
@@ -54,13 +59,13 @@ export class PacedLoad {
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const ok = r.done ? r.done(status, Buffer.concat(chunks).toString()) : status < 400;
-          this.recorder.record(r.op, performance.now() - dueMs, ok, status);
+          this.answered(r.op, dueMs, ok, status);
           this.finish();
         });
       },
     );
     req.on('error', () => {
-      this.recorder.record(r.op, performance.now() - dueMs, false, 0);
+      this.answered(r.op, dueMs, false, 0);
       r.done?.(0, '');
       this.finish();
     });
@@ -69,7 +74,7 @@ export class PacedLoad {
 
   /** Runs `tick(now)` about every millisecond for `seconds`; tick sends what is due. Resolves when every answer is in. */
   async run(seconds: number, tick: (nowMs: number, startMs: number) => void): Promise<void> {
-    const start = performance.now();
+    const start = (this.startMs = performance.now());
     const end = start + seconds * 1000;
     await new Promise<void>((resolve) => {
       const loop = () => {
@@ -80,7 +85,14 @@ export class PacedLoad {
       };
       loop();
     });
+    this.endMs = performance.now();
     await this.drained();
+  }
+
+  /** The stalls of the run: requests over `thresholdMs` bunched in time, and the `markers` ops in flight then. */
+  stalls(thresholdMs: number, markers: readonly string[] = []): StallSummary {
+    const timeline = this.timeline.map((t) => ({ ...t, dueMs: t.dueMs - this.startMs }));
+    return stallsOf(timeline, { thresholdMs, markers, phaseMs: this.endMs - this.startMs });
   }
 
   drained(): Promise<void> {
@@ -89,6 +101,12 @@ export class PacedLoad {
 
   close(): void {
     this.agent.destroy();
+  }
+
+  private answered(op: string, dueMs: number, ok: boolean, status: number): void {
+    const latencyMs = performance.now() - dueMs;
+    this.recorder.record(op, latencyMs, ok, status);
+    this.timeline.push({ dueMs, latencyMs, op });
   }
 
   private finish(): void {

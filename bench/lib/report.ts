@@ -1,4 +1,5 @@
-import type { BenchResult, BrokerFigures } from './types';
+import { describeStall, type StallSummary } from './stalls';
+import type { BenchResult, BrokerFigures, RuntimeFigures } from './types';
 
 /** One target of the issue, for one store: met, missed, or not measured. */
 export interface TargetCheck {
@@ -111,6 +112,9 @@ function rows(r: BenchResult): string[][] {
     line('mixed: release p50/p95/p99 ms', (b) => lat(b.mixed.release)),
     line('mixed: gateway bulk renewals p50/p95/p99 ms', (b) => (b.mixed.bulkRenewal ? `${lat(b.mixed.bulkRenewal)} (${b.mixed.bulkRenewal.count}, ${b.mixed.bulkRenewal.errors} errors)` : '–')),
     line('mixed: broker CPU (share of one core)', (b) => pct(b.mixed.brokerCpuShare)),
+    line('mixed: stalls (requests > 20 ms bunched)', (b) => stallLine(b.mixed.stalls, 'a gateway report')),
+    line('mixed: event-loop delay p99/max', (b) => loopLine(b.mixed.runtime?.brokerLoopDelayMs, b.mixed.runtime?.generatorLoopDelayMs)),
+    line('mixed: broker GC (count, ms, > 10 ms)', (b) => gcLine(b.mixed.runtime?.brokerGc)),
     line('admission throughput', (b) => `${f0(b.throughput.pairsPerSecond)} pairs/s (${f0(b.throughput.requestsPerSecond)} req/s), ${b.throughput.errors} errors`),
     line('throughput: grant p50/p95/p99 ms', (b) => lat(b.throughput.grant)),
     line('throughput: broker CPU (share of one core)', (b) => pct(b.throughput.brokerCpuShare)),
@@ -133,12 +137,9 @@ function rows(r: BenchResult): string[][] {
     line('keep-alive storm: grant p50/p95/p99 ms', (b) => (b.keepAliveStorm ? lat(b.keepAliveStorm.grant) : '–')),
     line('keep-alive storm: heartbeat p50/p95/p99 ms', (b) => (b.keepAliveStorm ? lat(b.keepAliveStorm.heartbeat) : '–')),
     line('keep-alive storm: lost, late starts', (b) => (b.keepAliveStorm ? `${b.keepAliveStorm.lost} lost, ${b.keepAliveStorm.late} late` : '–')),
-    line('keep-alive storm: event-loop delay p99/max', (b) => {
-      const d = b.keepAliveStorm?.eventLoopDelayMs;
-      if (!d) return '–';
-      const broker = d.broker ? `broker ${f1(d.broker.p99)} / ${f1(d.broker.max)} ms` : 'broker –';
-      return `${broker}, load generator ${f1(d.generator.p99)} / ${f1(d.generator.max)} ms`;
-    }),
+    line('keep-alive storm: event-loop delay p99/max', (b) => loopLine(b.keepAliveStorm?.eventLoopDelayMs?.broker, b.keepAliveStorm?.eventLoopDelayMs?.generator)),
+    line('keep-alive storm: stalls (requests > 25 ms)', (b) => stallLine(b.keepAliveStorm?.stalls)),
+    line('keep-alive storm: broker GC (count, ms, > 10 ms)', (b) => gcLine(b.keepAliveStorm?.brokerGc)),
     line('keep-alive storm: broker CPU, per request', (b) => (b.keepAliveStorm ? `${pct(b.keepAliveStorm.brokerCpuShare)}, ${f0(b.keepAliveStorm.brokerCpuPerRequestUs)} µs` : '–')),
     line('Redis memory per active grant', (b) => (b.memory.redisBytesPerGrant === null ? '–' : `${f0(b.memory.redisBytesPerGrant)} B`)),
     line('Redis bytes per held session (audit apart)', (b) => (b.memory.redisBytesPerHeldSession == null ? '–' : `${f0(b.memory.redisBytesPerHeldSession)} B`)),
@@ -146,6 +147,35 @@ function rows(r: BenchResult): string[][] {
     line('bulk renewal (ids each) p50/max ms', (b) => `${f0(b.bulkRenewal.idsPerRequest)}: ${f1(b.bulkRenewal.p50)} / ${f1(b.bulkRenewal.max)}`),
     line('reclaim after last expiry', (b) => (b.reclaim.secondsAfterLastExpiry === null ? `not all (${b.reclaim.leftAfterWait} left)` : `${f1(b.reclaim.secondsAfterLastExpiry)} s`)),
   ];
+}
+
+function loopLine(broker: { p99: number; max: number } | null | undefined, generator: { p99: number; max: number } | undefined): string {
+  if (!generator) return '–';
+  return `${broker ? `broker ${f1(broker.p99)} / ${f1(broker.max)} ms` : 'broker –'}, load generator ${f1(generator.p99)} / ${f1(generator.max)} ms`;
+}
+
+function stallLine(s: StallSummary | undefined, marker?: string): string {
+  if (!s) return '–';
+  return `${s.stalls} (${f0(s.slow)} requests, ${pct(s.share)} of the time${marker ? `; ${s.withMarker} during ${marker}` : ''})`;
+}
+
+function gcLine(gc: RuntimeFigures['brokerGc'] | undefined): string {
+  if (!gc) return '–';
+  const kinds = Object.entries(gc).sort((a, b) => b[1].ms - a[1].ms);
+  return kinds.length ? kinds.map(([k, g]) => `${k} ${g.count}, ${f0(g.ms)} ms, ${g.over10ms}`).join('; ') : 'none';
+}
+
+/** The worst stalls of each paced phase, one line each (bench/lib/stalls.ts). */
+function stallDetails(r: BenchResult): string[] {
+  const out: string[] = [];
+  for (const b of r.brokers) {
+    for (const [phase, s] of [['mixed load', b.mixed.stalls], ['keep-alive storm', b.keepAliveStorm?.stalls]] as const) {
+      if (!s || s.worst.length === 0) continue;
+      out.push(`${b.store}, ${phase}: the ${s.worst.length} largest of ${s.stalls} stalls (requests over ${s.thresholdMs} ms)`);
+      for (const w of s.worst) out.push(`  ${describeStall(w)}`);
+    }
+  }
+  return out;
 }
 
 function textTable(t: string[][]): string {
@@ -177,6 +207,8 @@ export function renderTable(r: BenchResult, checks: TargetCheck[]): string {
   const parts = r.brokers.length > 0 ? [textTable(rows(r)), ''] : [];
   const w = workerRows(r);
   if (w) parts.push(textTable(w), '');
+  const stalls = stallDetails(r);
+  if (stalls.length) parts.push(...stalls, '');
   return [...parts, textTable(targetRows(checks)), ...failureLines(r)].join('\n');
 }
 
@@ -188,11 +220,12 @@ export function renderMarkdown(r: BenchResult, checks: TargetCheck[]): string {
     '',
     `Broker: ${r.revision}.`,
     `Machine: ${m.cores} × ${m.cpus}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; Redis ${m.redis}. Load generator, broker and Redis share the machine; load average before the run ${m.loadAverageBefore.join(' ')}, after ${(m.loadAverageAfter ?? []).join(' ')} (1, 5, 15 min).`,
-    `Settings: ${s.held.toLocaleString('en-US')} held; storm over ${s.stormConnections} connections; mixed load ${s.mixedRate} ops/s for ${s.mixedSeconds} s over 2 × ${s.mixedConnections} connections; throughput over ${s.throughputConnections} connections for ${s.throughputSeconds} s${s.quick ? ' (--quick)' : ''}.`,
+    `Settings: ${s.held.toLocaleString('en-US')} held; storm over ${s.stormConnections} connections; mixed load ${s.mixedRate} ops/s for ${s.mixedSeconds} s over 2 × ${s.mixedConnections} connections; throughput over ${s.throughputConnections} connections for ${s.throughputSeconds} s${s.quick ? ' (--quick)' : ''}${s.brokerNodeArgs?.length ? `; broker started with \`node ${s.brokerNodeArgs.join(' ')}\`` : ''}.`,
     '',
     r.brokers.length > 0 ? mdTable(rows(r)) : '(no broker run completed)',
     '',
     ...(workerRows(r) ? [mdTable(workerRows(r)!), ''] : []),
+    ...(stallDetails(r).length ? ['```', ...stallDetails(r), '```', ''] : []),
     '## Targets',
     '',
     mdTable(targetRows(checks)),

@@ -1,6 +1,16 @@
 /** What the benchmark measures and records (bench-results/*.json). */
 import type { LatencySummary } from './load';
 import type { HotSpot } from './profile';
+import type { StallSummary } from './stalls';
+
+/** The runtimes of the broker and of the load generator during a phase (bench/phases/context.ts, runtimeMeter). */
+export interface RuntimeFigures {
+  /** Event-loop delay, ms, from the broker's /metrics; null when it could not be read. */
+  brokerLoopDelayMs: { p99: number; max: number } | null;
+  generatorLoopDelayMs: { p99: number; max: number };
+  /** The broker's garbage collections during the phase by kind (minor, major, incremental, weakcb). */
+  brokerGc: Record<string, { count: number; ms: number; over10ms: number }> | null;
+}
 
 export interface Settings {
   held: number;
@@ -24,6 +34,8 @@ export interface Settings {
   workers?: number[];
   /** Measure the safe mode (REDIS_ACK_REPLICAS) beside the fast one (bench/durability.bench.ts). */
   durability?: boolean;
+  /** Node flags for the broker process (--node-args), e.g. a garbage collector setting. */
+  brokerNodeArgs?: string[];
 }
 
 export interface BrokerFigures {
@@ -56,6 +68,9 @@ export interface BrokerFigures {
     late: number;
     /** The gateways' bulk renewals during the phase (each member every 20 s, every session it carries). */
     bulkRenewal?: LatencySummary;
+    /** Requests over 20 ms bunched in time, and which gateway reports were in flight then. */
+    stalls?: StallSummary;
+    runtime?: RuntimeFigures;
   };
   throughput: {
     seconds: number;
@@ -126,6 +141,9 @@ export interface KeepAliveStormFigures {
   brokerCpuPerRequestUs: number | null;
   /** Event-loop delay during the phase, ms: the broker's (from its /metrics) and the load generator's own. */
   eventLoopDelayMs?: { broker: { p99: number; max: number } | null; generator: { p99: number; max: number } };
+  /** Requests over 25 ms bunched in time. */
+  stalls?: StallSummary;
+  brokerGc?: RuntimeFigures['brokerGc'];
 }
 
 export interface WorkerScaling {

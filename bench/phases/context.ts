@@ -2,8 +2,9 @@
 import type { TokensFile } from '../../load-tests/lib/prepare-tokens';
 import type { OpRecorder, Tracked } from '../lib/load';
 import type { PacedLoad, PacedRequest } from '../lib/paced';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuSeconds } from '../lib/processes';
-import type { Settings } from '../lib/types';
+import type { RuntimeFigures, Settings } from '../lib/types';
 
 export const POOL = 'vpn-statenet';
 
@@ -193,4 +194,56 @@ export async function renewalRound(ctx: PhaseContext): Promise<{ startedAt: numb
     if (!ok) log(`bulk renewal of ${member}: ${res.status} ${JSON.stringify({ ...body, unknown: body.unknown?.length })} for ${ids.length} ids`);
   }
   return { startedAt, endedAt: Date.now() };
+}
+
+/**
+ * What the two processes' runtimes did during a phase: the event-loop delay of the broker and of the
+ * load generator (a stall of the generator delays requests it then counts as the broker's latency,
+ * measured from when they were due), and the broker's garbage collections by kind, from its /metrics
+ * (prom-client's default metrics; a scrape resets its event-loop histogram, so start() scrapes once).
+ */
+export async function runtimeMeter(base: string): Promise<{ stop: () => Promise<RuntimeFigures> }> {
+  const before = await scrape(base);
+  const generator = monitorEventLoopDelay({ resolution: 10 });
+  generator.enable();
+  return {
+    stop: async () => {
+      generator.disable();
+      const after = await scrape(base);
+      const gc: RuntimeFigures['brokerGc'] = {};
+      if (before && after) {
+        for (const [kind, a] of Object.entries(after.gc)) {
+          const b = before.gc[kind] ?? { count: 0, seconds: 0, over10ms: 0 };
+          if (a.count > b.count) gc[kind] = { count: a.count - b.count, ms: (a.seconds - b.seconds) * 1000, over10ms: a.over10ms - b.over10ms };
+        }
+      }
+      return {
+        brokerLoopDelayMs: after ? after.loop : null,
+        generatorLoopDelayMs: { p99: generator.percentile(99) / 1e6, max: generator.max / 1e6 },
+        brokerGc: before && after ? gc : null,
+      };
+    },
+  };
+}
+
+async function scrape(base: string): Promise<{ loop: { p99: number; max: number }; gc: Record<string, { count: number; seconds: number; over10ms: number }> } | null> {
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const read = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+    const p99 = read('nodejs_eventloop_lag_p99_seconds');
+    const max = read('nodejs_eventloop_lag_max_seconds');
+    if (!Number.isFinite(p99) || !Number.isFinite(max)) return null;
+    const gc: Record<string, { count: number; seconds: number; over10ms: number }> = {};
+    const kindOf = (k: string) => (gc[k] ??= { count: 0, seconds: 0, over10ms: 0 });
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} ([0-9.e+-]+)$/gm)) {
+      if (m[1] === 'sum') kindOf(m[2]!).seconds = Number(m[3]);
+      else kindOf(m[2]!).count = Number(m[3]);
+    }
+    // The count over 10 ms: all of them less those in the 10 ms bucket.
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_bucket\{le="0\.01",kind="(\w+)"\} ([0-9.e+-]+)$/gm)) kindOf(m[1]!).over10ms = -Number(m[2]);
+    for (const g of Object.values(gc)) g.over10ms += g.count;
+    return { loop: { p99, max }, gc };
+  } catch {
+    return null;
+  }
 }

@@ -6,11 +6,10 @@
  * on past the last logon for `tailSeconds`; with the logon part that outlasts the lease TTL, so a
  * session whose renewals went missing has expired by the end and counts as lost.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dueCount, PacedLoad } from '../lib/paced';
 import { sleep } from '../lib/processes';
 import type { KeepAliveStormFigures } from '../lib/types';
-import { auth, cpuMeter, grantBody, json, log, poolActive, renewalRound, type PhaseContext } from './context';
+import { auth, cpuMeter, grantBody, json, log, poolActive, renewalRound, runtimeMeter, type PhaseContext } from './context';
 
 export async function keepAliveStorm(ctx: PhaseContext): Promise<KeepAliveStormFigures> {
   const { s, tokens, held, recorder } = ctx;
@@ -63,11 +62,7 @@ export async function keepAliveStorm(ctx: PhaseContext): Promise<KeepAliveStormF
   let logonsSent = 0;
   let heartbeats = 0;
   const cpu = cpuMeter(ctx.pid);
-  // Event-loop delay on both sides: a stall of the load generator delays requests it then counts as
-  // the broker's latency (measured from when they were due), so its own delay is reported beside.
-  await brokerLoopDelay(ctx.base); // a scrape resets the broker's histogram (prom-client)
-  const generatorDelay = monitorEventLoopDelay({ resolution: 10 });
-  generatorDelay.enable();
+  const runtime = await runtimeMeter(ctx.base);
   await load.run(ks.logonSeconds + ks.tailSeconds, (now, start) => {
     const dueLogons = Math.min(arriving.length, dueCount(now, start, ks.logonsPerSecond));
     while (logonsSent < dueLogons) {
@@ -120,8 +115,7 @@ export async function keepAliveStorm(ctx: PhaseContext): Promise<KeepAliveStormF
     }
   });
   const seconds = (performance.now() - t0) / 1000;
-  generatorDelay.disable();
-  const brokerDelay = await brokerLoopDelay(ctx.base);
+  const rt = await runtime.stop();
   load.close();
   const grant = recorder.summary('ka-grant');
   const heartbeat = recorder.summary('ka-heartbeat');
@@ -143,22 +137,8 @@ export async function keepAliveStorm(ctx: PhaseContext): Promise<KeepAliveStormF
     late: load.late,
     brokerCpuShare: used.share,
     brokerCpuPerRequestUs: used.perRequestUs,
-    eventLoopDelayMs: {
-      broker: brokerDelay,
-      generator: { p99: generatorDelay.percentile(99) / 1e6, max: generatorDelay.max / 1e6 },
-    },
+    eventLoopDelayMs: { broker: rt.brokerLoopDelayMs, generator: rt.generatorLoopDelayMs },
+    stalls: load.stalls(25),
+    brokerGc: rt.brokerGc,
   };
-}
-
-/** The broker's event-loop delay since the last scrape of /metrics (p99 and max, ms), or null. */
-async function brokerLoopDelay(base: string): Promise<{ p99: number; max: number } | null> {
-  try {
-    const text = await (await fetch(`${base}/metrics`)).text();
-    const read = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
-    const p99 = read('nodejs_eventloop_lag_p99_seconds');
-    const max = read('nodejs_eventloop_lag_max_seconds');
-    return Number.isFinite(p99) && Number.isFinite(max) ? { p99, max } : null;
-  } catch {
-    return null;
-  }
 }

@@ -11,7 +11,7 @@
  */
 import { dueCount, PacedLoad } from '../lib/paced';
 import type { BrokerFigures } from '../lib/types';
-import { auth, cpuMeter, grantBody, json, log, POOL, reconcile, renewalRound, type PhaseContext } from './context';
+import { auth, cpuMeter, grantBody, json, log, POOL, reconcile, renewalRound, runtimeMeter, type PhaseContext } from './context';
 
 /** How often each gateway reports (bench/broker.bench.yaml: leases live 60 s). */
 const RENEWAL_EVERY_S = 20;
@@ -36,6 +36,7 @@ export async function mixedLoad(ctx: PhaseContext): Promise<{ mixed: BrokerFigur
   const members = [...held.byMember().keys()].sort();
   const renewalRate = members.length / RENEWAL_EVERY_S;
   const cpu = cpuMeter(ctx.pid);
+  const runtime = await runtimeMeter(ctx.base);
   const start = performance.now();
   const grant = (e: number) =>
     load.send(
@@ -91,6 +92,7 @@ export async function mixedLoad(ctx: PhaseContext): Promise<{ mixed: BrokerFigur
     }
   });
   const seconds = (performance.now() - start) / 1000;
+  const rt = await runtime.stop();
   load.close();
   const ops = ['heartbeat', 'grant', 'release'].map((op) => recorder.summary(op));
   const answered = ops.reduce((x, o) => x + o.count, 0);
@@ -108,6 +110,8 @@ export async function mixedLoad(ctx: PhaseContext): Promise<{ mixed: BrokerFigur
       brokerCpuShare: used.share,
       late: load.late,
       bulkRenewal: recorder.summary('mixed-bulk-renewal'),
+      stalls: load.stalls(20, ['mixed-bulk-renewal']),
+      runtime: rt,
     },
     churnQueue,
   };
