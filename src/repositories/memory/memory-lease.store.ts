@@ -1,6 +1,6 @@
 import { nextFencingToken } from '../../domain/fencing';
 import BTree from 'sorted-btree';
-import { auditFieldsOf, type AuditEntry, type AuditRecord } from '../../domain/audit';
+import type { AuditEntry } from '../../domain/audit';
 import type {
   AgencySnapshot,
   BulkRenewCommand,
@@ -22,7 +22,7 @@ import { applyOverrides, type PoolLayers, type PoolOverrides } from '../../domai
 import type { MemberSpec, PoolSpec } from '../../domain/pool-spec';
 import { firstExpiry, renewedExpiry } from '../../domain/session-limit';
 import type { AuditPage, AuditQuery, LeaseFailure, LeaseResult, LeaseStore, LeaseStoreOptions, OperatorAudit, OverridesWrite } from '../lease-store';
-import { readAuditRecords, trimAuditRecords } from './memory-audit-log';
+import { AuditTrail } from './memory-audit-log';
 import { headroomAbove, headroomView } from '../../domain/headroom';
 import { MemoryWaitingRoom, type StoredTicket } from './memory-waiting-room';
 
@@ -56,9 +56,7 @@ class PoolState {
   readonly rememberedExpiry = new BTree<ExpiryKey, true>(undefined, byExpiry);
   readonly room = new MemoryWaitingRoom();
   /** Append-only audit records (src/domain/audit.ts), ids `<ms>-<seq>` like a Redis Stream's. */
-  readonly audit: AuditRecord[] = [];
-  auditLastMs = 0;
-  auditSeq = 0;
+  readonly audit = new AuditTrail();
   /** The config file's definition (null: the same as `spec`, nothing overridden yet); `spec` is the effective one. */
   baseSpec: PoolSpec | null = null;
   overrides: PoolOverrides = {};
@@ -198,12 +196,12 @@ export class MemoryLeaseStore implements LeaseStore {
 
   readAudit(pool: string, query: AuditQuery): Promise<AuditPage> {
     const state = this.pools.get(pool);
-    return Promise.resolve(state ? readAuditRecords(state.audit, query) : { records: [], next: null });
+    return Promise.resolve(state ? state.audit.read(query) : { records: [], next: null });
   }
 
   trimAudit(pool: string, olderThanMs: number): Promise<number> {
     const state = this.pools.get(pool);
-    return Promise.resolve(state ? trimAuditRecords(state.audit, olderThanMs) : 0);
+    return Promise.resolve(state ? state.audit.trim(olderThanMs) : 0);
   }
 
   claimJob(name: string, ttlMs: number): Promise<boolean> {
@@ -748,14 +746,7 @@ export class MemoryLeaseStore implements LeaseStore {
   }
 
   private audit(state: PoolState, e: AuditEntry): void {
-    const t = Number(e.t);
-    if (t > state.auditLastMs) {
-      state.auditLastMs = t;
-      state.auditSeq = 0;
-    } else {
-      state.auditSeq++;
-    }
-    state.audit.push({ id: `${state.auditLastMs}-${state.auditSeq}`, ...auditFieldsOf(e) });
+    state.audit.append(e);
   }
 
   private flushChanges(): void {
