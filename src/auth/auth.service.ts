@@ -9,6 +9,7 @@ import { PseudonymService } from '../services/pseudonym.service';
 import type { Priority } from '../domain/grant';
 import { claimsSchema, type VerifiedClaims } from './claims';
 import type { Principal } from './principal';
+import type { Role } from './token-minter';
 
 /**
  * Verified tokens kept, most recently used first. A client sends the same token with every
@@ -25,6 +26,27 @@ interface CachedToken {
   readonly until: number;
 }
 
+/** Distinct role sets, member sets and priorities kept for sharing (see Shared); past it, new ones are not shared. */
+const SHARED_MAX = 10_000;
+
+/**
+ * Values that many principals have alike, one object each: a cache of 60,000 verified tokens
+ * otherwise holds 60,000 × (two Sets with their hash tables and a priority object) that are
+ * nearly all the same, and every major garbage collection traces them all (docs/performance.md,
+ * seventh pass). Principals never change their sets (ReadonlySet), so sharing them is safe.
+ */
+class Shared<T> {
+  private readonly kept = new Map<string, T>();
+
+  of(key: string, make: () => T): T {
+    const hit = this.kept.get(key);
+    if (hit !== undefined) return hit;
+    const made = make();
+    if (this.kept.size < SHARED_MAX) this.kept.set(key, made);
+    return made;
+  }
+}
+
 /** Where authenticateRequest keeps a request's outcome, refusals included; gone with the request. */
 const AUTH_OUTCOME = Symbol('broker:auth-outcome');
 
@@ -35,6 +57,8 @@ export class AuthService {
   private keyPromise: Promise<Uint8Array | KeyLike | JWTVerifyGetKey> | null = null;
   private readonly verified: LRUCache<string, CachedToken>;
   private claims: ReturnType<typeof claimsSchema> | null = null;
+  private readonly sets = new Shared<ReadonlySet<string>>();
+  private readonly priorities = new Shared<Priority>();
 
   constructor(
     private readonly config: ConfigRepository,
@@ -121,7 +145,19 @@ export class AuthService {
       throw new BrokerError('token-invalid', `the token's "${issue.path.join('.') || 'claims'}" claim is not accepted: ${issue.message}`);
     }
     const c = parsed.data;
-    return { owner: this.pseudonyms.of(c.sub), agency: c.agency, roles: new Set(c.roles), members: new Set(c.members), priority: this.priorityOf(c) };
+    const priority = this.priorityOf(c);
+    return {
+      owner: this.pseudonyms.of(c.sub),
+      agency: c.agency,
+      roles: this.sharedSet(c.roles) as ReadonlySet<Role>,
+      members: this.sharedSet(c.members),
+      priority: this.priorities.of(`${priority.class}\n${priority.rank}`, () => priority),
+    };
+  }
+
+  /** A set of these values in this order, shared with every principal that has the same. */
+  private sharedSet(values: readonly string[]): ReadonlySet<string> {
+    return this.sets.of(values.join('\n'), () => new Set(values));
   }
 
   /**

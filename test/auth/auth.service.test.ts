@@ -52,6 +52,29 @@ describe('AuthService', () => {
     expect(await codeOf(auth.authenticate(`Bearer ${await sign(new TextEncoder().encode('x'.repeat(40)), 'HS256')}`))).toBe('token-invalid');
   });
 
+  it('gives principals with the same roles, members and priority one shared set or object each, and others their own', async () => {
+    const secret = 's'.repeat(40);
+    const key = new TextEncoder().encode(secret);
+    const auth = service({ mode: 'hs256' }, secret);
+    const of = async (claims: Record<string, unknown>, sub: string) =>
+      auth.verify(await new SignJWT({ agency: 'alpha', ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('idp').setAudience('broker').setExpirationTime('10m').sign(key));
+    const a = await of({ roles: ['operator', 'employee'] }, 'emp-1');
+    const b = await of({ roles: ['operator', 'employee'] }, 'emp-2');
+    const c = await of({ roles: ['employee', 'operator'] }, 'emp-3');
+    const agent = await of({ roles: ['gateway-agent'], members: ['p/m'] }, 'agent-1');
+    expect(a.owner).not.toBe(b.owner);
+    expect(b.roles).toBe(a.roles);
+    expect(b.members).toBe(a.members);
+    expect(b.priority).toBe(a.priority);
+    // Another order is another set (its iteration order is kept), with the same members.
+    expect(c.roles).not.toBe(a.roles);
+    expect([...c.roles]).toEqual(['employee', 'operator']);
+    expect([...a.roles]).toEqual(['operator', 'employee']);
+    expect([...agent.roles]).toEqual(['gateway-agent']);
+    expect([...agent.members]).toEqual(['p/m']);
+    expect([...a.members]).toEqual([]);
+  });
+
   it('verifies tokens against a PEM public key, and refuses HS256 tokens there (algorithm confusion)', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256');
     const dir = mkdtempSync(join(tmpdir(), 'broker-auth-'));
