@@ -133,7 +133,10 @@ export class AuthService {
     // Kept only until exp (without the clock tolerance jose allows: past exp, the next request
     // verifies again and gets jose's answer).
     const until = Math.min(payload.exp! * 1000, now + TOKEN_CACHE_MAX_AGE_MS);
-    if (until > now) this.verified.set(token, { principal, until }, { ttl: until - now });
+    // Kept as a copy of its own: `token` is a slice of the Authorization header, a second heap object
+    // that keeps the whole header alive for as long as the entry. Latin-1 is exact for the token's
+    // characters (base64url and dots, checked by authenticate's pattern and by jose).
+    if (until > now) this.verified.set(Buffer.from(token, 'latin1').toString('latin1'), { principal, until }, { ttl: until - now });
     return principal;
   }
 

@@ -41,6 +41,37 @@ interface Remembered {
   until: number;
 }
 
+/**
+ * Owner → the ids of their leases, in creation order. Nearly every employee holds one lease, so one
+ * id is kept as itself and only a second makes a Set: a Set per owner was 60,000 Sets with their
+ * hash tables at 60,000 held, for every major garbage collection to trace (docs/performance.md,
+ * seventh pass).
+ */
+class OwnerIndex {
+  private readonly byOwner = new Map<string, string | Set<string>>();
+
+  ids(owner: string): Iterable<string> {
+    const v = this.byOwner.get(owner);
+    return v === undefined ? [] : typeof v === 'string' ? [v] : v;
+  }
+
+  add(owner: string, id: string): void {
+    const v = this.byOwner.get(owner);
+    if (v === undefined) this.byOwner.set(owner, id);
+    else if (typeof v === 'string') this.byOwner.set(owner, new Set([v, id]));
+    else v.add(id);
+  }
+
+  remove(owner: string, id: string): void {
+    const v = this.byOwner.get(owner);
+    if (v === id) this.byOwner.delete(owner);
+    else if (typeof v === 'object') {
+      v.delete(id);
+      if (v.size === 1) this.byOwner.set(owner, v.values().next().value!);
+    }
+  }
+}
+
 /** Everything the store keeps for one pool. Counts are kept, not derived, so admission never scans leases. */
 class PoolState {
   fence = 0;
@@ -48,8 +79,8 @@ class PoolState {
   readonly memberCounts = new Map<string, number>();
   readonly agencyCounts = new Map<string, number>();
   readonly leases = new Map<string, Grant>();
-  /** Owner → grant ids; a Set keeps insertion (= creation) order. */
-  readonly byOwner = new Map<string, Set<string>>();
+  /** Owner → grant ids in creation order. */
+  readonly byOwner = new OwnerIndex();
   readonly byMember = new Map<string, Set<string>>();
   readonly expiry = new BTree<ExpiryKey, true>(undefined, byExpiry);
   readonly remembered = new Map<string, Remembered>();
@@ -62,12 +93,34 @@ class PoolState {
   overrides: PoolOverrides = {};
   /** Changes with every write of the definition layers (compare and set), as on Redis. */
   revision = 1;
-  /** Leases by createdAt, ties by id: sessions reaching their maximum duration. */
-  readonly started = new BTree<ExpiryKey, true>(undefined, byExpiry);
+  /**
+   * Leases by createdAt, ties by id: sessions reaching their maximum duration. Kept only while the
+   * pool has a maximum session duration, as on Redis (includes/leases.lua): built from the leases
+   * when one is set, dropped when it is removed.
+   */
+  started: BTree<ExpiryKey, true> | null = null;
   /** Member → reporter → time of its latest failure report. */
   readonly failures = new Map<string, Map<string, number>>();
 
-  constructor(public spec: PoolSpec) {}
+  private current: PoolSpec;
+
+  constructor(spec: PoolSpec) {
+    this.current = spec;
+    this.spec = spec;
+  }
+
+  get spec(): PoolSpec {
+    return this.current;
+  }
+
+  set spec(spec: PoolSpec) {
+    this.current = spec;
+    if (spec.maxSessionMs === undefined) this.started = null;
+    else if (!this.started) {
+      this.started = new BTree<ExpiryKey, true>(undefined, byExpiry);
+      for (const lease of this.leases.values()) this.started.set({ at: lease.createdAt, id: lease.id }, true);
+    }
+  }
 
   memberCount(member: string): number {
     return this.memberCounts.get(member) ?? 0;
@@ -176,7 +229,7 @@ export class MemoryLeaseStore implements LeaseStore {
   sessionsEnding(pool: string, fromMs: number, toMs: number): Promise<Grant[]> {
     const state = this.pools.get(pool);
     const max = state?.spec.maxSessionMs;
-    if (!state || max === undefined) return Promise.resolve([]);
+    if (!state || max === undefined || !state.started) return Promise.resolve([]);
     const now = this.clock();
     const out: Grant[] = [];
     // createdAt in (fromMs - max, toMs - max]: the smallest possible key after the lower bound is (from - max, '').
@@ -280,7 +333,7 @@ export class MemoryLeaseStore implements LeaseStore {
     if (!state) return Promise.resolve([]);
     const now = this.clock();
     const out: Grant[] = [];
-    for (const id of state.byOwner.get(owner) ?? []) {
+    for (const id of state.byOwner.ids(owner)) {
       const lease = state.leases.get(id)!;
       if (lease.expiresAt > now) out.push(copy(lease));
     }
@@ -481,7 +534,7 @@ export class MemoryLeaseStore implements LeaseStore {
     if (!share) return refuse('not-entitled', false);
 
     let liveOfOwner = 0;
-    for (const id of state.byOwner.get(cmd.owner) ?? []) {
+    for (const id of state.byOwner.ids(cmd.owner)) {
       const lease = state.leases.get(id)!;
       if (lease.expiresAt <= now) continue;
       if (lease.clientId === cmd.clientId) {
@@ -728,7 +781,7 @@ export class MemoryLeaseStore implements LeaseStore {
 
   private liveOf(state: PoolState, owner: string, now: number): number {
     let n = 0;
-    for (const id of state.byOwner.get(owner) ?? []) if (state.leases.get(id)!.expiresAt > now) n++;
+    for (const id of state.byOwner.ids(owner)) if (state.leases.get(id)!.expiresAt > now) n++;
     return n;
   }
 
@@ -832,10 +885,8 @@ export class MemoryLeaseStore implements LeaseStore {
   private add(state: PoolState, lease: Grant): void {
     state.leases.set(lease.id, lease);
     state.expiry.set({ at: lease.expiresAt, id: lease.id }, true);
-    state.started.set({ at: lease.createdAt, id: lease.id }, true);
-    let owned = state.byOwner.get(lease.owner);
-    if (!owned) state.byOwner.set(lease.owner, (owned = new Set()));
-    owned.add(lease.id);
+    state.started?.set({ at: lease.createdAt, id: lease.id }, true);
+    state.byOwner.add(lease.owner, lease.id);
     let onMember = state.byMember.get(lease.member);
     if (!onMember) state.byMember.set(lease.member, (onMember = new Set()));
     onMember.add(lease.id);
@@ -847,10 +898,8 @@ export class MemoryLeaseStore implements LeaseStore {
   private remove(state: PoolState, lease: Grant): void {
     state.leases.delete(lease.id);
     state.expiry.delete({ at: lease.expiresAt, id: lease.id });
-    state.started.delete({ at: lease.createdAt, id: lease.id });
-    const owned = state.byOwner.get(lease.owner)!;
-    owned.delete(lease.id);
-    if (owned.size === 0) state.byOwner.delete(lease.owner);
+    state.started?.delete({ at: lease.createdAt, id: lease.id });
+    state.byOwner.remove(lease.owner, lease.id);
     const onMember = state.byMember.get(lease.member)!;
     onMember.delete(lease.id);
     if (onMember.size === 0) state.byMember.delete(lease.member);
