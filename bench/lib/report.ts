@@ -106,6 +106,7 @@ function rows(r: BenchResult): string[][] {
     line('logon storm: errors', (b) => `${b.storm.errors} (${b.storm.statuses})`),
     line('logon storm: grant p50/p95/p99 ms', (b) => lat(b.storm.latency)),
     line('logon storm: broker CPU per grant', (b) => (b.storm.brokerCpuSeconds === null ? '–' : `${f0((b.storm.brokerCpuSeconds / b.storm.created) * 1e6)} µs`)),
+    line('mixed: warm-up, grant / heartbeat p99 ms', (b) => (b.mixed.warmUp ? `${f2(b.mixed.warmUp.grant.p99)} / ${f2(b.mixed.warmUp.heartbeat.p99)} in the first ${b.mixed.warmUp.seconds} s (not in the figures below); stalls ${stallLine(b.mixed.warmUp.stalls)}` : '–')),
     line('mixed load achieved (paced)', (b) => `${f0(b.mixed.achievedPerSecond)} ops/s of ${f0(b.mixed.offeredPerSecond)}, ${b.mixed.errors} errors, ${b.mixed.late ?? 0} started > 100 ms late`),
     line('mixed: grant p50/p95/p99 ms', (b) => lat(b.mixed.grant)),
     line('mixed: heartbeat p50/p95/p99 ms', (b) => lat(b.mixed.heartbeat)),

@@ -71,6 +71,8 @@ export interface BrokerFigures {
     /** Requests over 20 ms bunched in time, and which gateway reports were in flight then. */
     stalls?: StallSummary;
     runtime?: RuntimeFigures;
+    /** The same mix for a few seconds before, not in the figures above: the broker's cold start of these paths. */
+    warmUp?: { seconds: number; grant: LatencySummary; heartbeat: LatencySummary; stalls: StallSummary };
   };
   throughput: {
     seconds: number;
