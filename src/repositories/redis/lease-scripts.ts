@@ -48,8 +48,8 @@ export const listByMemberScript = defineScript<[member: string], [Code, string[]
 
 /** ARGV: member, grace ms, number of ended ids, ...ended, ...active. */
 export const bulkRenewScript = defineScript<
-  [member: string, graceMs: number, last: '1' | '', endedCount: number, activeCount: number, renewedBefore: number, releasedBefore: number, expiredBefore: number, unknownBefore: number, ...ids: string[]],
-  [Code, number, number, number, string[], RawChange[], RawExpired[], RawExpired[]]
+  [member: string, graceMs: number, mode: '1' | '2' | '', endedCount: number, activeCount: number, renewedBefore: number, releasedBefore: number, expiredBefore: number, unknownBefore: number, ...idsThenFields: string[]],
+  [Code, number, number, number, string[], RawChange[], RawExpired[], RawExpired[], string[]]
 >('bulk-renew-1.lua');
 
 export const reapScript = defineScript<[limit: number], [RawExpired[], RawChange[]]>('reap-1.lua');

@@ -48,8 +48,12 @@ import { ReplicaAck, type AckReplicas } from './replica-ack';
  */
 const TEST_CLOCK_MEMO_SLACK_MS = 24 * 3600 * 1000;
 
-/** Ids of a bulk renewal handled by one script call (see bulkRenew); a larger report comes in parts. */
-export const BULK_RENEWAL_PART = 1_000;
+/**
+ * Ids of a bulk renewal handled by one script call (see bulkRenew); a larger report comes in parts.
+ * A part of 1,000 held Redis ~11 ms at 60,000 held, one of 250 ~3.5 ms, at ~20 % more Redis time
+ * per report (docs/performance.md, seventh pass).
+ */
+export const BULK_RENEWAL_PART = 250;
 
 /** A write of a pool's layers that keeps losing compare-and-set races gives up after this many tries. */
 const LAYER_WRITE_TRIES = 20;
@@ -361,9 +365,12 @@ export class RedisLeaseStore implements LeaseStore {
    * One script call for a report of up to BULK_RENEWAL_PART ids; a larger one in parts, one after the
    * other, so Redis serves everyone else between them: a single call for 5,000 ids held Redis for
    * 35-65 ms, and every admission of every replica waited behind it (docs/performance.md, sixth
-   * pass). The last part also reclaims what was not reported (bulk-renew-1.lua). Between parts other
-   * clients' operations interleave, as they do between two reports; a part that fails leaves the
-   * earlier ones done, and the agent's next report (or its retry) renews the same sessions again.
+   * pass). Each part answers the lease fields it handled; before the last, the broker reads the
+   * member's expiry index and hands the last part only the fields no earlier part handled, the
+   * candidates for reclaiming as unreported (bulk-renew-1.lua). Between parts other clients'
+   * operations interleave, as they do between two reports; a lease granted between that read and
+   * the last part is younger than any grace period and is not reclaimed. A part that fails leaves
+   * the earlier ones done, and the agent's next report (or its retry) renews the same sessions again.
    */
   async bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>> {
     const ended = [...new Set(cmd.ended)];
@@ -372,17 +379,19 @@ export class RedisLeaseStore implements LeaseStore {
     const ids = [...ended, ...active];
     const total: BulkRenewResult = { renewed: 0, released: 0, expired: 0, unknown: [], releasedLeases: [], expiredLeases: [] };
     const part = this.options.bulkRenewalPart ?? BULK_RENEWAL_PART;
+    const handled = new Set<string>();
     for (let from = 0; from === 0 || from < ids.length; from += part) {
       const to = Math.min(from + part, ids.length);
       const last = to >= ids.length;
       const endedHere = Math.max(0, Math.min(to, ended.length) - from);
+      const candidates = last && from > 0 ? (await this.redis.zrange(poolKeys(this.options.keyPrefix, cmd.pool).memberExpiry(cmd.member), 0, -1)).filter((f) => !handled.has(f)) : [];
       const reply = await this.acked(cmd.pool, bulkRenewScript(
         this.redis,
         this.base(cmd.pool),
         this.clockNow(),
         cmd.member,
         this.options.bulkRenewalGraceMs,
-        last ? '1' : '',
+        !last ? '' : from === 0 ? '1' : '2',
         endedHere,
         to - from - endedHere,
         total.renewed,
@@ -390,13 +399,14 @@ export class RedisLeaseStore implements LeaseStore {
         total.expired,
         total.unknown.length,
         ...ids.slice(from, to),
-        ...(last ? ids.slice(0, from) : []),
+        ...candidates,
       ));
-      const [code, renewed, released, expired, unknown, changes, releasedLeases, expiredLeases] = reply;
+      const [code, renewed, released, expired, unknown, changes, releasedLeases, expiredLeases, fields] = reply;
       const result = outcomeOf(code);
       if (result.kind === 'failure') return this.failed(cmd.pool, result.failure);
       if (result.kind !== 'ok') throw new Error(`bulk-renew script answered with code ${code}`);
       this.emit(cmd.pool, changes);
+      for (const f of fields) handled.add(f);
       total.renewed += renewed;
       total.released += released;
       total.expired += expired;
