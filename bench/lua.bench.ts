@@ -10,6 +10,11 @@
  * them, measured on the same server in the same run: an empty script (EVALSHA 'return 1', what any
  * script call costs) and redis-semaphore's acquire + release (the baseline service of npm run bench).
  *
+ * Then a gateway's report of every lease one member carries, by the size of its parts (one call,
+ * then parts of 1,000, 500 and the store's default): how long each script call holds Redis (SLOWLOG,
+ * every call), Redis's time for the whole report and the report's time as the broker sees it. Every
+ * other client of Redis waits behind a call, so its longest call is what a report adds to theirs.
+ *
  *   npm run bench:lua                       # 30,000 held, 5,000 calls each, two rounds
  *   npm run bench:lua -- --held 55000 --calls 2000 --rounds 3
  */
@@ -20,7 +25,7 @@ import { Redis } from 'ioredis';
 import { Semaphore } from 'redis-semaphore';
 import { loadAppConfig } from '../src/config/config.loader';
 import { poolSpecsFromConfig } from '../src/config/pool-specs';
-import { RedisLeaseStore } from '../src/repositories/redis/redis-lease.store';
+import { BULK_RENEWAL_PART, RedisLeaseStore } from '../src/repositories/redis/redis-lease.store';
 import { freePort, REDIS_PORTS, startRedis, stop } from './lib/processes';
 import { median } from './lib/stats';
 import { inBatches, POOL } from './phases/context';
@@ -71,6 +76,7 @@ async function main(): Promise<void> {
   const figures: Record<string, number[]> = { 'empty script': [] };
   for (const mode of ['functions', 'eval']) for (const op of ['grant', 'heartbeat', 'release']) figures[`${op} (${mode})`] = [];
   figures['redis-semaphore acquire + release'] = [];
+  const reports: { part: string; calls: number; maxUs: number; p50Us: number; redisMs: number; wallMs: number }[] = [];
   try {
     await store.syncPools(specs);
     let next = 0;
@@ -107,6 +113,29 @@ async function main(): Promise<void> {
         await sem.release();
       });
     }
+    // A gateway's report: every live lease of the member that carries most, renewed, by part size.
+    let member = '';
+    let ids: string[] = [];
+    for (const m of specs.find((p) => p.id === POOL)!.members) {
+      const live = await store.listByMember(POOL, m.id);
+      if (live.ok && live.value.length > ids.length) [member, ids] = [m.id, live.value.map((l) => l.id)];
+    }
+    await admin.config('SET', 'slowlog-max-len', '100000');
+    for (const part of [ids.length, 1000, 500, BULK_RENEWAL_PART]) {
+      const via = new RedisLeaseStore(client, { ...options, scripts: 'functions', bulkRenewalPart: part });
+      await admin.config('SET', 'slowlog-log-slower-than', '0');
+      await admin.slowlog('RESET');
+      const started = performance.now();
+      for (let r = 0; r < rounds; r++) {
+        const answer = await via.bulkRenew({ pool: POOL, member, active: ids, ended: [] });
+        if (!answer.ok || answer.value.renewed !== ids.length) throw new Error(`the report renewed ${answer.ok ? answer.value.renewed : answer.failure} of ${ids.length}`);
+      }
+      const wallMs = (performance.now() - started) / rounds;
+      await admin.config('SET', 'slowlog-log-slower-than', '10000');
+      const log = (await admin.slowlog('GET', -1)) as [number, number, number, string[]][];
+      const us = log.filter((e) => /^fcall$/i.test(String(e[3][0])) && /bulk.renew/.test(String(e[3][1]))).map((e) => e[2]).sort((a, b) => a - b);
+      reports.push({ part: part === ids.length ? `one call (${ids.length})` : String(part), calls: us.length / rounds, maxUs: us.at(-1) ?? NaN, p50Us: us[us.length >> 1] ?? NaN, redisMs: us.reduce((a, b) => a + b, 0) / rounds / 1000, wallMs });
+    }
   } finally {
     await stores.functions.close();
     await stores.eval.close();
@@ -122,6 +151,13 @@ async function main(): Promise<void> {
   const semaphore = median(figures['redis-semaphore acquire + release']!);
   for (const mode of ['functions', 'eval']) process.stdout.write(`grant + release (${mode}): ${pair(mode).toFixed(1)} µs, ${(pair(mode) / semaphore).toFixed(1)}x redis-semaphore's acquire + release\n`);
   process.stdout.write(`functions / eval, grant + release: ${(pair('functions') / pair('eval')).toFixed(2)}\n`);
+  const whole = reports[0]!;
+  process.stdout.write(`A gateway's report of ${whole.part.replace(/\D/g, '')} leases (one member), by part size, mean of ${rounds} reports (ratios against one call):\n`);
+  for (const r of reports) {
+    process.stdout.write(
+      `  ${r.part.padEnd(18)} ${r.calls.toFixed(0).padStart(3)} calls; longest call ${(r.maxUs / 1000).toFixed(1).padStart(5)} ms (${(r.maxUs / whole.maxUs).toFixed(2)}), median ${(r.p50Us / 1000).toFixed(1)} ms; Redis ${r.redisMs.toFixed(1)} ms per report (${(r.redisMs / whole.redisMs).toFixed(2)}); report ${r.wallMs.toFixed(1)} ms (${(r.wallMs / whole.wallMs).toFixed(2)})\n`,
+    );
+  }
 }
 
 main().catch((e) => {
