@@ -32,22 +32,20 @@ export const grantBody = JSON.stringify({ pool: POOL, clientId: 'bench' });
  * (bench:ab, bench:layers). `free()` runs when the employee may ask again.
  */
 export function pairRequest(load: PacedLoad, token: string, free: () => void, op = 'grant'): PacedRequest {
-  return {
-    op,
-    method: 'POST',
-    path: '/v1/grants',
-    headers: json(token),
-    body: grantBody,
-    done: (status, body) => {
-      if (status !== 201) {
-        free();
-        return false;
-      }
-      const id = (JSON.parse(body) as { id: string }).id;
-      load.send({ op: 'release', method: 'DELETE', path: `/v1/grants/${id}`, headers: auth(token), done: (s) => (free(), s === 204) }, performance.now());
-      return true;
-    },
-  };
+  return grantRequest(op, token, (status, body) => {
+    if (status !== 201) {
+      free();
+      return false;
+    }
+    const id = (JSON.parse(body) as { id: string }).id;
+    load.send({ op: 'release', method: 'DELETE', path: `/v1/grants/${id}`, headers: auth(token), done: (s) => (free(), s === 204) }, performance.now());
+    return true;
+  });
+}
+
+/** A grant request of the paced generators (the bench pool, the employee's token); `done` sees the answer. */
+export function grantRequest(op: string, token: string, done: NonNullable<PacedRequest['done']>): PacedRequest {
+  return { op, method: 'POST', path: '/v1/grants', headers: json(token), body: grantBody, done };
 }
 
 /**

@@ -9,7 +9,7 @@
 import { dueCount, PacedLoad } from '../lib/paced';
 import { sleep } from '../lib/processes';
 import type { KeepAliveStormFigures } from '../lib/types';
-import { auth, cpuMeter, grantBody, json, log, poolActive, renewalRound, runtimeMeter, type PhaseContext } from './context';
+import { auth, cpuMeter, grantRequest, log, poolActive, renewalRound, runtimeMeter, type PhaseContext } from './context';
 
 export async function keepAliveStorm(ctx: PhaseContext): Promise<KeepAliveStormFigures> {
   const { s, tokens, held, recorder } = ctx;
@@ -70,19 +70,12 @@ export async function keepAliveStorm(ctx: PhaseContext): Promise<KeepAliveStormF
       const due = start + (logonsSent / ks.logonsPerSecond) * 1000;
       logonsSent++;
       load.send(
-        {
-          op: 'ka-grant',
-          method: 'POST',
-          path: '/v1/grants',
-          headers: json(tokens.employees[e]!.token),
-          body: grantBody,
-          done: (status, body) => {
-            const ok = status === 201 && held.set(e, body);
-            if (ok) queue.push({ e, due: performance.now() + renewMs });
-            else logonErrors++;
-            return ok;
-          },
-        },
+        grantRequest('ka-grant', tokens.employees[e]!.token, (status, body) => {
+          const ok = status === 201 && held.set(e, body);
+          if (ok) queue.push({ e, due: performance.now() + renewMs });
+          else logonErrors++;
+          return ok;
+        }),
         due,
       );
     }

@@ -12,7 +12,7 @@
 import { OpRecorder } from '../lib/load';
 import { dueCount, PacedLoad } from '../lib/paced';
 import type { BrokerFigures } from '../lib/types';
-import { auth, cpuMeter, grantBody, json, log, POOL, reconcile, renewalRound, runtimeMeter, type PhaseContext } from './context';
+import { auth, cpuMeter, grantRequest, json, log, POOL, reconcile, renewalRound, runtimeMeter, type PhaseContext } from './context';
 
 /** How often each gateway reports (bench/broker.bench.yaml: leases live 60 s). */
 const RENEWAL_EVERY_S = 20;
@@ -42,19 +42,12 @@ export async function mixedLoad(ctx: PhaseContext): Promise<{ mixed: BrokerFigur
     let renewalsSent = 0;
     const grant = (e: number) =>
       load.send(
-        {
-          op: 'grant',
-          method: 'POST',
-          path: '/v1/grants',
-          headers: json(tokens.employees[e]!.token),
-          body: grantBody,
-          done: (status, body) => {
-            const ok = (status === 201 || status === 200) && held.set(e, body);
-            churnQueue.push(e);
-            inFlight.delete(e);
-            return ok;
-          },
-        },
+        grantRequest('grant', tokens.employees[e]!.token, (status, body) => {
+          const ok = (status === 201 || status === 200) && held.set(e, body);
+          churnQueue.push(e);
+          inFlight.delete(e);
+          return ok;
+        }),
         performance.now(),
       );
     await measured();
