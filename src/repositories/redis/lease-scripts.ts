@@ -46,7 +46,7 @@ export const listByOwnerScript = defineScript<[owner: string], RawGrant[]>('list
 /** ARGV: member. Ids and their expiry (epoch ms) in two lists of the same order: nothing of the grant records. */
 export const listByMemberScript = defineScript<[member: string], [Code, string[], number[]]>('list-by-member-1.lua');
 
-/** ARGV: member, grace ms, number of ended ids, ...ended, ...active. */
+/** ARGV and reply as in the header of bulk-renew-1.lua: one part of a report (RedisLeaseStore.bulkRenew). */
 export const bulkRenewScript = defineScript<
   [member: string, graceMs: number, mode: '1' | '2' | '', endedCount: number, activeCount: number, renewedBefore: number, releasedBefore: number, expiredBefore: number, unknownBefore: number, ...idsThenFields: string[]],
   [Code, number, number, number, string[], RawChange[], RawExpired[], RawExpired[], string[]]

@@ -50,8 +50,9 @@ const TEST_CLOCK_MEMO_SLACK_MS = 24 * 3600 * 1000;
 
 /**
  * Ids of a bulk renewal handled by one script call (see bulkRenew); a larger report comes in parts.
- * A part of 1,000 held Redis ~11 ms at 60,000 held, one of 250 ~3.5 ms, at ~20 % more Redis time
- * per report (docs/performance.md, seventh pass).
+ * In a report of 4,834 leases the longest call held Redis 14.7 ms in parts of 1,000 and 7.8 ms in
+ * parts of 250, for about the same Redis time per report (41-45 ms; npm run bench:lua,
+ * docs/performance.md, seventh pass).
  */
 export const BULK_RENEWAL_PART = 250;
 
