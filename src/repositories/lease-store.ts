@@ -203,6 +203,11 @@ export interface LeaseStoreOptions {
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlMs: number;
   /**
+   * Ids of a bulk renewal handled in one step (each store has its own default); a larger report
+   * comes in parts, and other operations run between them. Tests make it small.
+   */
+  bulkRenewalPart?: number;
+  /**
    * Tests only: a clock to use instead of the store's own time. The Redis
    * store then passes the time into every script; in production it is unset
    * and scripts read Redis TIME.

@@ -73,8 +73,6 @@ export interface RedisLeaseStoreOptions extends LeaseStoreOptions {
    * functions unless the server has none or the user may not load them ('auto', the default).
    */
   scripts?: ScriptMode;
-  /** Ids of a bulk renewal per script call (default BULK_RENEWAL_PART); tests make it small. */
-  bulkRenewalPart?: number;
 }
 
 /**

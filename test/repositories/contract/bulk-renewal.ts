@@ -81,5 +81,50 @@ export function describeBulkRenewal(h: ContractHarness): void {
       expect(await h.store.bulkRenew({ pool: 'p', member: 'm9', active: [g0!.id], ended: [] })).toEqual({ ok: false, failure: 'unknown-member' });
       expect(value(await h.store.get('p', g0!.id)).expiresAt).toBe(h.now + TTL);
     });
+
+    describe('a large report in parts (docs/admission.md)', () => {
+      /**
+       * One report over parts of `part` ids: duplicates and an id in both lists span parts; grace 0,
+       * so an id taken for unreported would show as expired. The pool is full with two in line, so
+       * the seats the report frees are offered (in the audit trail after the report's own record).
+       */
+      async function report(part: number | undefined) {
+        const room = { claimWindowMs: 30_000, checkInMs: 20_000, maxWaiters: 3, admissionsPerSecond: null };
+        await open([pool({ members: [member('m1', 6), member('m2', 6)], waitingRoom: room })], { bulkRenewalGraceMs: 0, ...(part ? { bulkRenewalPart: part } : {}) });
+        for (let i = 0; i < 12; i++) await create(`o${i}`, 'a', { newGrantId: `p.g${i}` });
+        for (const owner of ['w1', 'w2']) expect((await h.grant(h.cmd(owner, 'a', { wait: true, newGrantId: `p.${owner}` }))).outcome).toBe('queued');
+        const ids = value(await h.store.listByMember('p', 'm1')).map((l) => l.id).sort();
+        expect(ids.length).toBe(6); // breadth-first: half on each member
+        const [a, b, c, d, e] = ids as [string, string, string, string, string];
+        h.now += 1_000;
+        const result = value(await h.store.bulkRenew({ pool: 'p', member: 'm1', ended: [b, b, d, 'p.nope0'], active: [a, c, d, 'p.nope1', c, e, 'p.g0x', a] }));
+        const audit = (await h.store.readAudit('p', { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, limit: 200 })).records.map(({ id: _id, ...r }) => r);
+        return { result, kept: value(await h.store.listByMember('p', 'm1')), audit, snapshot: await counts() };
+      }
+
+      it('answers and leaves state, audit trail included, as a report in one step does', async () => {
+        const inOne = await report(undefined);
+        expect(inOne.result).toMatchObject({ renewed: 3, released: 2, expired: 1, unknown: ['p.nope0', 'p.nope1', 'p.g0x'] });
+        expect(inOne.kept.length).toBe(3);
+        expect(inOne.audit.slice(-3).map((r) => r.ev)).toEqual(['renewed', 'offered', 'offered']);
+        for (const part of [1, 2, 3]) expect(await report(part)).toEqual(inOne);
+      });
+
+      it('lets other operations run between its parts, as between two reports', async () => {
+        await open([pool({ strategy: 'depth-first', members: [member('m1', 10), member('m2', 10)], perEmployeeLimit: 10 })], { bulkRenewalPart: 1 });
+        const [g0, g1, g2, g3, g4, g5] = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => create('o1', 'a', { clientId: `c${i}` }))); // all on m1, at T0
+        h.now = T0 + GRACE;
+        // Asked for before the first part has answered; a store without parts would run the whole report first.
+        const renewal = h.store.bulkRenew({ pool: 'p', member: 'm1', active: [g0!.id, g1!.id, g2!.id], ended: [] });
+        const released = h.store.release('p', g2!.id, g2!.owner);
+        const granted = h.store.grant(h.cmd('o9', 'a', { newGrantId: 'p.late' }));
+        const [r, rel, late] = await Promise.all([renewal, released, granted]);
+        expect(value(rel).id).toBe(g2!.id);
+        expect(value(late)).toMatchObject({ outcome: 'created', grant: { id: 'p.late', member: 'm1' } });
+        // g2 was released between the parts: unknown to the last one. p.late is younger than the grace: left alone.
+        expect(r).toEqual({ ok: true, value: { renewed: 2, released: 0, expired: 3, unknown: [g2!.id], releasedLeases: [], expiredLeases: [g3!, g4!, g5!].map(ended) } });
+        expect(value(await h.store.listByMember('p', 'm1')).map((l) => l.id).sort()).toEqual([g0!.id, g1!.id, 'p.late'].sort());
+      });
+    });
   });
 }

@@ -30,7 +30,7 @@
 
   Returns { code, renewed, released, expired, unknownIds, changes, releasedLeases, expiredLeases, handledFields } (always this shape)
   code = OK | UNKNOWN_POOL | UNKNOWN_MEMBER (then 0, 0, 0, {}, {}, {}, {}, {})
-  changes = waiting-room changes: freed slots are offered to the line in this step (includes/queue.lua)
+  changes = waiting-room changes: freed slots are offered to the line by the last part (includes/queue.lua); {} from an earlier one
   unknownIds: distinct, in the order first reported
   releasedLeases, expiredLeases = { {id, member, agency, owner}, ... } in the order handled (as reap.lua), for events
   handledFields (earlier parts only, else {}) = the lease field of each distinct id of the part
@@ -88,8 +88,9 @@ for i = FIRST, FIRST + n_ended + n_active - 1 do
 end
 
 local changes = {}
+-- Seats an earlier part freed are offered to the line by the last part, so that the audit trail
+-- reads as from a report in one call (any other operation between the parts offers them sooner).
 if mode == '' then
-  offer_step(base, pool, spec, now, changes)
   return { OK, renewed, released, expired, unknown, changes, released_leases, expired_leases, handled }
 end
 
