@@ -1,3 +1,4 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { auditFields, auditFieldsOf, type AuditEntry, type AuditFields, type AuditRecord } from '../../domain/audit';
 import type { AuditPage, AuditQuery } from '../lease-store';
 
@@ -21,6 +22,27 @@ export function decodeRow(row: string): string[] {
   return row.startsWith(JSON_ROW) ? (JSON.parse(row.slice(1)) as string[]) : row.split(SEP);
 }
 
+/** Records of one block: id times and sequence numbers, and the rows (encodeRow). */
+interface Block {
+  ms: number[];
+  seq: number[];
+  rows: string[];
+}
+
+/** A full block, compressed: what a binary search needs is kept beside it. */
+interface Sealed {
+  firstMs: number;
+  lastMs: number;
+  lastSeq: number;
+  count: number;
+  data: Buffer;
+}
+
+/** Records per block: a full block is sealed (compressed). */
+export const AUDIT_BLOCK = 1024;
+
+const emptyBlock = (): Block => ({ ms: [], seq: [], rows: [] });
+
 /**
  * The embedded store's audit trail of one pool: the records a Redis Stream would hold, ids
  * included (`<ms>-<seq>`, never decreasing, like XADD's auto ids). As on Redis, a range is found
@@ -28,23 +50,33 @@ export function decodeRow(row: string): string[] {
  * store time `t`; the two differ only if the clock went back.
  *
  * Kept compact, because the trail is most of what the embedded store holds: it grows with events
- * per retention period, not with sessions held (docs/performance.md). A record is one flat string
- * (its eleven fields, see encodeRow) and its id two numbers in arrays of numbers, instead of an
- * object with eleven fields, an id string and the strings made for it: one heap object per record
- * instead of three to five (measured in a heap snapshot), which the garbage collector traces on
- * every major collection of a broker that holds them for days (docs/performance.md, seventh
- * pass). Records are decoded only when read.
+ * per retention period, not with sessions held (docs/performance.md). The newest records are one
+ * flat string each (see encodeRow) and their ids numbers in arrays of numbers: one heap object per
+ * record instead of three to five (seventh pass). Every AUDIT_BLOCK records the block is sealed:
+ * compressed into one Buffer, outside the JavaScript heap, so a trail of months neither counts
+ * against the heap's limit nor is traced by every major garbage collection (eighth pass). Records
+ * are decoded only when read; a read decompresses the blocks it pages through, one kept for the
+ * next page.
  */
 export class AuditTrail {
-  /** Id time of each record, epoch ms (an array of doubles: no heap object per record). */
-  private ms: number[] = [];
-  private seq: number[] = [];
-  private rows: string[] = [];
+  private readonly sealed: Sealed[] = [];
+  private sealedCount = 0;
+  private open: Block = emptyBlock();
   private lastMs = 0;
   private lastSeq = 0;
+  /** The sealed block read last, decompressed: an export pages through a block in several reads. */
+  private cache: { of: Sealed; block: Block } | null = null;
+
+  /** `blockSize`: records per sealed block (tests make it small). */
+  constructor(private readonly blockSize = AUDIT_BLOCK) {}
 
   get length(): number {
-    return this.rows.length;
+    return this.sealedCount + this.open.rows.length;
+  }
+
+  /** Bytes of the sealed blocks (outside the heap) and records in them; for tests and benchmarks. */
+  get sealedBytes(): { bytes: number; records: number } {
+    return { bytes: this.sealed.reduce((n, s) => n + s.data.length, 0), records: this.sealedCount };
   }
 
   /** Appends a record; its id time is its store time `t`, or the last id's if the clock went back. */
@@ -56,71 +88,126 @@ export class AuditTrail {
     } else {
       this.lastSeq++;
     }
-    this.ms.push(this.lastMs);
-    this.seq.push(this.lastSeq);
-    this.rows.push(encodeRow(Object.values(auditFieldsOf(e))));
+    const b = this.open;
+    b.ms.push(this.lastMs);
+    b.seq.push(this.lastSeq);
+    b.rows.push(encodeRow(Object.values(auditFieldsOf(e))));
+    if (b.rows.length >= this.blockSize) {
+      this.sealed.push(seal(b));
+      this.sealedCount += b.rows.length;
+      this.open = emptyBlock();
+    }
   }
 
-  /** As `LeaseStore.readAudit`. */
+  /** As `LeaseStore.readAudit`: up to `limit` records scanned from the start, `next` when more follow. */
   read(q: AuditQuery): AuditPage {
     const limit = Math.max(1, q.limit);
-    let i = q.after !== undefined ? this.indexAfter(q.after) : this.firstAtOrAfter(q.fromMs);
+    let [k, i] = q.after !== undefined ? this.positionAfter(q.after) : this.positionAtOrAfter(q.fromMs);
     const out: AuditRecord[] = [];
     let scanned = 0;
-    for (; i < this.rows.length && scanned < limit; i++, scanned++) {
-      if (this.ms[i]! > q.toMs) return { records: out, next: null };
-      const r = this.record(i);
-      const t = Number(r.t);
-      if (t >= q.fromMs && t <= q.toMs && (q.agency === undefined || r.ag === q.agency)) out.push(r);
+    let lastId = '';
+    for (; k <= this.sealed.length; k++, i = 0) {
+      const b = this.block(k);
+      for (; i < b.rows.length; i++) {
+        if (scanned === limit) return { records: out, next: lastId };
+        if (b.ms[i]! > q.toMs) return { records: out, next: null };
+        scanned++;
+        lastId = `${b.ms[i]!}-${b.seq[i]!}`;
+        const r = recordOf(lastId, b.rows[i]!);
+        const t = Number(r.t);
+        if (t >= q.fromMs && t <= q.toMs && (q.agency === undefined || r.ag === q.agency)) out.push(r);
+      }
     }
-    return { records: out, next: i < this.rows.length && scanned === limit ? this.idOf(i - 1) : null };
+    return { records: out, next: null };
   }
 
   /** Drops every record older than `olderThanMs` (by id time, as XTRIM MINID); returns how many. */
   trim(olderThanMs: number): number {
-    const cut = this.firstAtOrAfter(olderThanMs);
-    this.ms.splice(0, cut);
-    this.seq.splice(0, cut);
-    this.rows.splice(0, cut);
-    return cut;
-  }
-
-  private idOf(i: number): string {
-    return `${this.ms[i]!}-${this.seq[i]!}`;
-  }
-
-  private record(i: number): AuditRecord {
-    const values = decodeRow(this.rows[i]!);
-    const r = { id: this.idOf(i) } as AuditRecord;
-    auditFields.forEach((f, k) => ((r as unknown as Record<keyof AuditFields, string>)[f] = values[k]!));
-    return r;
-  }
-
-  /** Index of the first record whose id time is >= ms. */
-  private firstAtOrAfter(ms: number): number {
-    let lo = 0;
-    let hi = this.ms.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.ms[mid]! < ms) lo = mid + 1;
-      else hi = mid;
+    let dropped = 0;
+    while (this.sealed.length && this.sealed[0]!.lastMs < olderThanMs) {
+      const s = this.sealed.shift()!;
+      this.sealedCount -= s.count;
+      dropped += s.count;
     }
-    return lo;
+    this.cache = null;
+    const first = this.sealed[0];
+    if (first) {
+      if (first.firstMs >= olderThanMs) return dropped;
+      // The first block straddles the cut: seal what is left of it again.
+      const b = unseal(first);
+      const cut = firstAtOrAfter(b, olderThanMs);
+      this.sealed[0] = seal({ ms: b.ms.slice(cut), seq: b.seq.slice(cut), rows: b.rows.slice(cut) });
+      this.sealedCount -= cut;
+      return dropped + cut;
+    }
+    const cut = firstAtOrAfter(this.open, olderThanMs);
+    this.open.ms.splice(0, cut);
+    this.open.seq.splice(0, cut);
+    this.open.rows.splice(0, cut);
+    return dropped + cut;
   }
 
-  /** Index of the first record after the one with this id (`<ms>-<seq>`). */
-  private indexAfter(id: string): number {
+  /** Block k: a sealed one (decompressed), or the open one after them. */
+  private block(k: number): Block {
+    const s = this.sealed[k];
+    if (!s) return this.open;
+    if (this.cache?.of !== s) this.cache = { of: s, block: unseal(s) };
+    return this.cache.block;
+  }
+
+  /** [block, index] of the first record whose id time is >= ms. */
+  private positionAtOrAfter(ms: number): [number, number] {
+    const k = firstIndex(this.sealed.length, (j) => this.sealed[j]!.lastMs >= ms);
+    return [k, firstAtOrAfter(this.block(k), ms)];
+  }
+
+  /** [block, index] of the first record after the one with this id (`<ms>-<seq>`). */
+  private positionAfter(id: string): [number, number] {
     const dash = id.indexOf('-');
     const ms = Number(id.slice(0, dash));
     const seq = Number(id.slice(dash + 1));
-    let lo = 0;
-    let hi = this.ms.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const m = this.ms[mid]!;
-      if (m < ms || (m === ms && this.seq[mid]! <= seq)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    const k = firstIndex(this.sealed.length, (j) => this.sealed[j]!.lastMs > ms || (this.sealed[j]!.lastMs === ms && this.sealed[j]!.lastSeq > seq));
+    const b = this.block(k);
+    return [k, firstIndex(b.rows.length, (j) => b.ms[j]! > ms || (b.ms[j] === ms && b.seq[j]! > seq))];
   }
+}
+
+/** The first j in [0, n) for which `after(j)` holds (it holds for every later j too), or n. */
+function firstIndex(n: number, after: (j: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (after(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+const firstAtOrAfter = (b: Block, ms: number): number => firstIndex(b.rows.length, (j) => b.ms[j]! >= ms);
+
+/**
+ * A block as one compressed Buffer. Level 1: a block of 1,024 records (about 110 KB of JSON) takes
+ * about a millisecond, and the pseudonyms and grant ids (random, a third of a record) do not
+ * compress at any level.
+ */
+function seal(b: Block): Sealed {
+  return {
+    firstMs: b.ms[0]!,
+    lastMs: b.ms[b.ms.length - 1]!,
+    lastSeq: b.seq[b.seq.length - 1]!,
+    count: b.rows.length,
+    data: deflateRawSync(JSON.stringify(b), { level: 1 }),
+  };
+}
+
+function unseal(s: Sealed): Block {
+  return JSON.parse(inflateRawSync(s.data).toString('utf8')) as Block;
+}
+
+function recordOf(id: string, row: string): AuditRecord {
+  const values = decodeRow(row);
+  const r = { id } as AuditRecord;
+  auditFields.forEach((f, k) => ((r as unknown as Record<keyof AuditFields, string>)[f] = values[k]!));
+  return r;
 }
