@@ -108,7 +108,7 @@ describe("the embedded store's compact audit trail", () => {
           if (o.op === 'append') {
             t = Math.max(0, t + o.dt);
             for (let j = 0; j < o.n; j++) {
-              const e = { t: String(t), ev: 'granted', own: `o${k++}`, ag: o.ag, d: `{"k":${k}}` };
+              const e: AuditEntry = { t: String(t), ev: 'granted', own: `o${k++}`, ag: o.ag, d: `{"k":${k}}` };
               trail.append(e);
               ref.append(e);
             }
