@@ -10,6 +10,7 @@ export const sentinelFaults = [
   'master-pause-short',
   'sentinel-failover',
   'master-pause-long',
+  'master-partition',
   'master-kill',
   'master-restart-aof',
   'master-restart-empty',
@@ -18,7 +19,7 @@ export const clusterFaults = ['broker-kill', 'broker-pause', 'cluster-failover',
 export type FaultKind = (typeof sentinelFaults)[number] | (typeof clusterFaults)[number];
 
 /** Faults that move the master to another node. */
-export const FAILOVERS: ReadonlySet<FaultKind> = new Set(['sentinel-failover', 'master-pause-long', 'master-kill', 'cluster-failover', 'cluster-master-kill']);
+export const FAILOVERS: ReadonlySet<FaultKind> = new Set(['sentinel-failover', 'master-pause-long', 'master-partition', 'master-kill', 'cluster-failover', 'cluster-master-kill']);
 /**
  * A master restarted empty without persistence: its replicas copy the empty data set, so
  * grants cannot survive it (documented as unprotected). Only fencing, unknown-pool after
@@ -28,10 +29,15 @@ export const UNPROTECTED: ReadonlySet<FaultKind> = new Set(['master-restart-empt
 
 export interface FaultRecord {
   kind: FaultKind;
-  /** When the fault began and when its action ended (a pause lifted, a node back), ms on the run's axis. */
+  /**
+   * When the fault began (`master-partition`: once the cut took effect, after its set-up) and when
+   * its action ended (a pause lifted, a node back, a partition healed), ms on the run's axis.
+   */
   start: number;
   end: number;
   detail: string;
+  /** Figures the fault read off the nodes (`master-partition`: the brokers' script calls on the cut-off master). */
+  observed?: Record<string, number>;
 }
 
 export interface FaultContext {
@@ -44,12 +50,13 @@ export interface FaultContext {
 }
 
 export async function inject(kind: FaultKind, ctx: FaultContext): Promise<FaultRecord> {
-  const start = ctx.now();
-  const detail = await act(kind, ctx);
-  return { kind, start, end: ctx.now(), detail };
+  let start = ctx.now();
+  const done = await act(kind, ctx, () => (start = ctx.now()));
+  return { kind, start, end: ctx.now(), ...(typeof done === 'string' ? { detail: done } : done) };
 }
 
-async function act(kind: FaultKind, ctx: FaultContext): Promise<string> {
+/** Does the fault; `tookEffect` moves its start to now (a fault whose set-up takes a while). */
+async function act(kind: FaultKind, ctx: FaultContext, tookEffect: () => void): Promise<string | { detail: string; observed: Record<string, number> }> {
   const { rng } = ctx;
   switch (kind) {
     case 'broker-kill': {
@@ -91,6 +98,35 @@ async function act(kind: FaultKind, ctx: FaultContext): Promise<string> {
       await sleep(extra);
       m.signal('SIGCONT');
       return `master ${m.port} SIGSTOPped past down-after; ${to} promoted; old master resumed ${extra} ms later`;
+    }
+    case 'master-partition': {
+      // The master keeps running and answering the brokers, but the Sentinels and the replicas can
+      // no longer use it (SentinelTopology.cutOff); once another is promoted the partition is held a
+      // while longer, healed, and the Sentinels demote the old master (waitUntilSettled after it).
+      const t = sentinel(ctx);
+      const m = await t.master();
+      await t.cutOff(m);
+      tookEffect();
+      // What the old master did while cut off: the bytes of writes it took (the brokers' and its own
+      // key expiries; no replica has them, so none may be confirmed) and the brokers' script calls,
+      // until and after the promotion (after it: a broker not yet moved to the new master).
+      const scripts = () => m.calls(['fcall', 'fcall_ro', 'evalsha', 'evalsha_ro', 'eval', 'eval_ro']);
+      const [offset0, scripts0] = [await m.replicationOffset(), await scripts()];
+      const cut = Date.now();
+      const to = await t.waitForNewMaster(m.port, 30_000);
+      const promoted = Date.now() - cut;
+      const scripts1 = await scripts();
+      const extra = rng.int(500, 3_000);
+      await sleep(extra);
+      const [offset2, scripts2] = [await m.replicationOffset(), await scripts()];
+      await t.heal(m);
+      return {
+        detail:
+          `master ${m.port} cut off from the sentinels and replicas, still running and reached by the brokers (ACL users of both revoked); ` +
+          `${to} promoted after ${promoted} ms; healed ${extra} ms later; meanwhile the old master took ${offset2 - offset0} bytes of writes ` +
+          `and ran ${scripts1 - scripts0} script calls of the brokers before the promotion, ${scripts2 - scripts1} after it`,
+        observed: { scriptsBeforePromotion: scripts1 - scripts0, scriptsAfterPromotion: scripts2 - scripts1, bytesTaken: offset2 - offset0 },
+      };
     }
     case 'master-kill': {
       const t = sentinel(ctx);

@@ -53,12 +53,23 @@ export const sleep = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms
 
 export type Persistence = 'none' | 'aof-always' | 'aof-everysec';
 
+/** A Redis ACL user: its name, its password and what it may run (`ACL SETUSER` rules). */
+export interface AclUser {
+  name: string;
+  password: string;
+  rules: readonly string[];
+}
+
 export interface RedisNodeOptions {
   port: number;
   persistence: Persistence;
   replicaOf?: number;
   /** Cluster mode with this cluster-node-timeout. */
   clusterNodeTimeoutMs?: number;
+  /** ACL users besides `default`, which stays open without a password (the brokers and this harness use it). */
+  users?: readonly AclUser[];
+  /** The user this node authenticates as on its master when it replicates (`masteruser` / `masterauth`). */
+  masterUser?: AclUser;
 }
 
 /** One redis-server. `restart({ empty: true })` brings it back with nothing on disk. */
@@ -83,6 +94,8 @@ export class RedisNode {
       'repl-diskless-sync-delay 0',
       'repl-ping-replica-period 1',
       ...(o.replicaOf ? [`replicaof 127.0.0.1 ${o.replicaOf}`] : []),
+      ...(o.users ?? []).map((u) => `user ${u.name} on >${u.password} ${u.rules.join(' ')}`),
+      ...(o.masterUser ? [`masteruser ${o.masterUser.name}`, `masterauth ${o.masterUser.password}`] : []),
       ...(o.clusterNodeTimeoutMs ? ['cluster-enabled yes', 'cluster-config-file nodes.conf', `cluster-node-timeout ${o.clusterNodeTimeoutMs}`, 'cluster-require-full-coverage no'] : []),
     ];
     writeFileSync(join(this.dir, 'redis.conf'), conf.join('\n') + '\n');
@@ -115,6 +128,35 @@ export class RedisNode {
     await this.start();
   }
 
+  /**
+   * Takes every command and channel away from an ACL user on this node and drops its connections.
+   * They reconnect, authenticate, and every command then answers `-NOPERM`: to a Sentinel a PING
+   * without +PONG means the node is down, to a replica a refused PSYNC means no link. Disabling the
+   * user (`off`) would not do: a connection whose AUTH fails stays the password-less `default` user,
+   * and the Sentinels went on seeing the master up (tried: no +sdown in 20 s). (Redis itself drops
+   * the user's subscribers when its channels are taken away; `CLIENT KILL` drops the rest.)
+   */
+  async revoke(user: AclUser): Promise<void> {
+    await command(this.port, 'ACL', 'SETUSER', user.name, 'reset', 'on', `>${user.password}`);
+    await command(this.port, 'CLIENT', 'KILL', 'USER', user.name);
+  }
+
+  /** Gives an ACL user its rules back; its open connections may use them at once. */
+  async restore(user: AclUser): Promise<void> {
+    await command(this.port, 'ACL', 'SETUSER', user.name, 'reset', 'on', `>${user.password}`, ...user.rules);
+  }
+
+  /** INFO replication's master_repl_offset: how many bytes of writes this node has taken as a master. */
+  async replicationOffset(): Promise<number> {
+    const m = /master_repl_offset:(\d+)/.exec(String(await command(this.port, 'INFO', 'replication')));
+    return m ? Number(m[1]) : NaN;
+  }
+
+  /** How often clients called these commands on this node (INFO commandstats; lower-case names). */
+  async calls(names: readonly string[]): Promise<number> {
+    const stats = String(await command(this.port, 'INFO', 'commandstats'));
+    return names.reduce((sum, name) => sum + Number(new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0), 0);
+  }
 }
 
 export interface SentinelOptions {
@@ -123,6 +165,8 @@ export interface SentinelOptions {
   masterPort: number;
   downAfterMs: number;
   failoverTimeoutMs: number;
+  /** The ACL user this Sentinel authenticates as on the master and its replicas. */
+  authUser?: AclUser;
 }
 
 export class SentinelNode {
@@ -145,6 +189,7 @@ export class SentinelNode {
         `sentinel down-after-milliseconds ${o.masterName} ${o.downAfterMs}`,
         `sentinel failover-timeout ${o.masterName} ${o.failoverTimeoutMs}`,
         `sentinel parallel-syncs ${o.masterName} 1`,
+        ...(o.authUser ? [`sentinel auth-user ${o.masterName} ${o.authUser.name}`, `sentinel auth-pass ${o.masterName} ${o.authUser.password}`] : []),
       ].join('\n') + '\n',
     );
   }
@@ -161,7 +206,6 @@ export class SentinelNode {
   async kill(): Promise<void> {
     await killNow(this.proc);
   }
-
 }
 
 /** A fresh temp dir for one topology; removed by `removeDir`. */

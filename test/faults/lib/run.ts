@@ -67,7 +67,7 @@ export function randomPlan(seed: number, topology: 'sentinel' | 'cluster'): RunP
   const persistence: Persistence = rng.chance(0.5) ? 'none' : 'aof-always';
   const replicas = rng.chance(0.5) ? 1 : 2;
   const allowed = sentinelFaults.filter((k) => (persistence === 'none' ? k !== 'master-restart-aof' : k !== 'master-restart-empty'));
-  const faults: FaultKind[] = [rng.pick(['sentinel-failover', 'master-pause-long', 'master-kill'] as const)];
+  const faults: FaultKind[] = [rng.pick(['sentinel-failover', 'master-pause-long', 'master-partition', 'master-kill'] as const)];
   for (let i = rng.int(1, 2); i > 0; i--) faults.push(rng.pick(allowed));
   // A wipe last: what comes before it is judged in full.
   return { seed, topology, replicas, persistence, faults: shuffle(faults, rng).sort((a, b) => Number(UNPROTECTED.has(a)) - Number(UNPROTECTED.has(b))) };
@@ -181,6 +181,7 @@ export function describeFaults(r: RunResult): string[] {
   return r.faults.map(
     (f) =>
       `  ${(f.start / 1000).toFixed(1)}–${(f.end / 1000).toFixed(1)}s ${f.kind}: ${f.detail}; ${f.unavailable} × 503 store-unavailable; ` +
+      `first confirmed write asked for after its start ${f.recoverS === null ? 'none' : `${f.recoverS.toFixed(1)} s`} after it; ` +
       `violations until the next fault: ${Object.entries(f.violations).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
   );
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { command, removeDir, RedisNode, SentinelNode, sleep, tempRoot, type Persistence } from './processes';
+import { command, removeDir, RedisNode, SentinelNode, sleep, tempRoot, type AclUser, type Persistence } from './processes';
 
 const run = promisify(execFile);
 
@@ -11,6 +11,19 @@ export interface PortPlan {
 }
 
 export const MASTER_NAME = 'faultmaster';
+
+/**
+ * The users the Sentinels and the replicas have on every node, with the least the Redis docs say
+ * each needs (Sentinel: "Redis Access Control List authentication"; replication: "Authentication").
+ * The brokers and this harness stay on `default`. Taking these two away on the master cuts it off
+ * from the Sentinels and the replicas while it keeps running and the brokers still reach it.
+ */
+export const SENTINEL_USER: AclUser = {
+  name: 'fault-sentinel',
+  password: 'fault-sentinel-pw',
+  rules: ['allchannels', '+multi', '+slaveof', '+ping', '+exec', '+subscribe', '+config|rewrite', '+role', '+publish', '+info', '+client|setname', '+client|kill', '+script|kill'],
+};
+export const REPLICA_USER: AclUser = { name: 'fault-replica', password: 'fault-replica-pw', rules: ['+psync', '+replconf', '+ping'] };
 
 /** 1 master + 1 or 2 replicas, watched by 3 sentinels with a short down-after. */
 export class SentinelTopology {
@@ -23,9 +36,14 @@ export class SentinelTopology {
     ports: PortPlan,
     readonly opts: { replicas: 1 | 2; persistence: Persistence; downAfterMs: number; failoverTimeoutMs: number },
   ) {
-    this.nodes = Array.from({ length: 1 + opts.replicas }, (_, i) => new RedisNode({ port: ports.redis + i, persistence: opts.persistence, ...(i > 0 ? { replicaOf: ports.redis } : {}) }, this.root));
+    const users = { users: [SENTINEL_USER, REPLICA_USER], masterUser: REPLICA_USER };
+    this.nodes = Array.from({ length: 1 + opts.replicas }, (_, i) => new RedisNode({ port: ports.redis + i, persistence: opts.persistence, ...users, ...(i > 0 ? { replicaOf: ports.redis } : {}) }, this.root));
     this.sentinels = [0, 1, 2].map(
-      (i) => new SentinelNode({ port: ports.sentinel + i, masterName: MASTER_NAME, masterPort: ports.redis, downAfterMs: opts.downAfterMs, failoverTimeoutMs: opts.failoverTimeoutMs }, this.root),
+      (i) =>
+        new SentinelNode(
+          { port: ports.sentinel + i, masterName: MASTER_NAME, masterPort: ports.redis, downAfterMs: opts.downAfterMs, failoverTimeoutMs: opts.failoverTimeoutMs, authUser: SENTINEL_USER },
+          this.root,
+        ),
     );
   }
 
@@ -107,6 +125,28 @@ export class SentinelTopology {
     const from = (await this.masterPort())!;
     await command(this.sentinels[0]!.port, 'SENTINEL', 'FAILOVER', MASTER_NAME);
     return { from, to: await this.waitForNewMaster(from, timeoutMs) };
+  }
+
+  /**
+   * Cuts a node off from the Sentinels and the other nodes while it keeps running and the brokers
+   * (user `default`) still reach it: the Sentinel and replica users may run nothing on it any more
+   * and their connections are dropped. An emulation: the TCP path stays up and they get `-NOPERM`
+   * at once rather than silence (docs/faults-campaign.md). Resolves once the node has no replica left.
+   */
+  async cutOff(node: RedisNode): Promise<void> {
+    for (const user of [REPLICA_USER, SENTINEL_USER]) await node.revoke(user);
+    // A replica in the middle of a transfer may be freed a moment after CLIENT KILL answers.
+    for (let i = 0; ; i++) {
+      const info = String(await command(node.port, 'INFO', 'replication'));
+      if (info.includes('connected_slaves:0')) return;
+      if (i === 20) throw new Error(`node ${node.port} still has replicas 2 s after the cut: ${info}`);
+      await sleep(100);
+    }
+  }
+
+  /** Ends `cutOff`: the Sentinels' open connections work again at once, the replicas reconnect within a second. */
+  async heal(node: RedisNode): Promise<void> {
+    for (const user of [SENTINEL_USER, REPLICA_USER]) await node.restore(user);
   }
 
   async waitForNewMaster(from: number, timeoutMs: number): Promise<number> {
