@@ -148,6 +148,15 @@ export interface BulkRenewCommand {
   ended: string[];
 }
 
+/**
+ * The ids of a report as the stores handle them (docs/admission.md): each distinct id once, `ended`
+ * first (an id in both lists is ended); `ids[i]` is ended for i < `endedCount`.
+ */
+export function reportedIds(cmd: Pick<BulkRenewCommand, 'active' | 'ended'>): { ids: string[]; endedCount: number } {
+  const ended = new Set(cmd.ended);
+  return { ids: [...ended, ...[...new Set(cmd.active)].filter((id) => !ended.has(id))], endedCount: ended.size };
+}
+
 export interface BulkRenewResult {
   renewed: number;
   released: number;

@@ -10,7 +10,6 @@ const SEP = '\x1f';
  * sealed block is its rows one per line.
  */
 const JSON_ROW = '\x1e';
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f]/;
 
 /**
@@ -64,9 +63,8 @@ const emptyBlock = (): Block => ({ ms: [], seq: [], rows: [] });
  * record instead of three to five (seventh pass). Every AUDIT_BLOCK records the block is sealed:
  * made one text and compressed, off the event loop, into one Buffer outside the JavaScript heap, so
  * a trail of months neither counts against the heap's limit nor is traced by every major garbage
- * collection (eighth pass). Records
- * are decoded only when read; a read decompresses the blocks it pages through, one kept for the
- * next page.
+ * collection (eighth pass). Records are decoded only when read; a read decompresses the blocks it
+ * pages through, one kept for the next page.
  */
 export class AuditTrail {
   private readonly sealed: Sealed[] = [];

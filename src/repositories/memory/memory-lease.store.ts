@@ -18,6 +18,7 @@ import type {
   WaitingChange,
   WaitTicket,
 } from '../../domain/grant';
+import { reportedIds } from '../../domain/grant';
 import { applyOverrides, type PoolLayers, type PoolOverrides } from '../../domain/pool-overrides';
 import type { MemberSpec, PoolSpec } from '../../domain/pool-spec';
 import { firstExpiry, renewedExpiry } from '../../domain/session-limit';
@@ -29,8 +30,9 @@ import { MemoryWaitingRoom, type StoredTicket } from './memory-waiting-room';
 /**
  * Ids of a bulk renewal handled in one step (MemoryLeaseStore.bulkRenew); a larger report comes in
  * parts with the event loop free between them. A step costs about 2-3 µs per id, so a part holds
- * other requests for a few milliseconds, where a report of 5,000 ids in one step held them for
- * 11-17 ms, and one of 40,000 would hold them for about 200 ms (docs/performance.md, eighth pass).
+ * other requests for 1-2 ms (parts of 1,000: ~3 ms), where a report of 5,000 ids in one step held
+ * them for 10-17 ms, and one of 40,000 would hold them for about 200 ms (docs/performance.md, eighth
+ * pass).
  */
 export const MEMORY_BULK_RENEWAL_PART = 500;
 
@@ -372,9 +374,7 @@ export class MemoryLeaseStore implements LeaseStore {
    * A pool or member gone between parts answers as for the first part, the earlier parts staying done.
    */
   async bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>> {
-    const ended = [...new Set(cmd.ended)];
-    const endedSet = new Set(ended);
-    const ids = [...ended, ...new Set(cmd.active)].filter((id, i) => i < ended.length || !endedSet.has(id));
+    const { ids, endedCount } = reportedIds(cmd);
     const part = this.options.bulkRenewalPart ?? MEMORY_BULK_RENEWAL_PART;
     const result: BulkRenewResult = { renewed: 0, released: 0, expired: 0, unknown: [], releasedLeases: [], expiredLeases: [] };
     const reported = new Set<string>();
@@ -384,7 +384,7 @@ export class MemoryLeaseStore implements LeaseStore {
       if (!state) return fail('unknown-pool');
       if (!state.spec.members.some((m) => m.id === cmd.member)) return fail('unknown-member');
       const to = Math.min(from + part, ids.length);
-      this.bulkRenewPart(state, cmd.member, { ids, from, to, endedCount: ended.length, last: to === ids.length, reported }, result);
+      this.bulkRenewPart(state, cmd.member, { ids, from, to, endedCount, last: to === ids.length, reported }, result);
     }
     return ok(result);
   }

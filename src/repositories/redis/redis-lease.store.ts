@@ -11,6 +11,7 @@ import type {
   WaitingChange,
   WaitTicket,
 } from '../../domain/grant';
+import { reportedIds } from '../../domain/grant';
 import { auditFields, auditFieldsOf, type AuditRecord } from '../../domain/audit';
 import { applyOverrides, type PoolLayers, type PoolOverrides } from '../../domain/pool-overrides';
 import { headroomView } from '../../domain/headroom';
@@ -372,17 +373,14 @@ export class RedisLeaseStore implements LeaseStore {
    * the earlier ones done, and the agent's next report (or its retry) renews the same sessions again.
    */
   async bulkRenew(cmd: BulkRenewCommand): Promise<LeaseResult<BulkRenewResult>> {
-    const ended = [...new Set(cmd.ended)];
-    const endedSet = new Set(ended);
-    const active = [...new Set(cmd.active)].filter((id) => !endedSet.has(id));
-    const ids = [...ended, ...active];
+    const { ids, endedCount } = reportedIds(cmd);
     const total: BulkRenewResult = { renewed: 0, released: 0, expired: 0, unknown: [], releasedLeases: [], expiredLeases: [] };
     const part = this.options.bulkRenewalPart ?? BULK_RENEWAL_PART;
     const handled = new Set<string>();
     for (let from = 0; from === 0 || from < ids.length; from += part) {
       const to = Math.min(from + part, ids.length);
       const last = to >= ids.length;
-      const endedHere = Math.max(0, Math.min(to, ended.length) - from);
+      const endedHere = Math.max(0, Math.min(to, endedCount) - from);
       const candidates = last && from > 0 ? (await this.redis.zrange(poolKeys(this.options.keyPrefix, cmd.pool).memberExpiry(cmd.member), 0, -1)).filter((f) => !handled.has(f)) : [];
       const reply = await this.acked(cmd.pool, bulkRenewScript(
         this.redis,
