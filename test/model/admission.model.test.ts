@@ -5,4 +5,4 @@ import { ModelLeaseStore } from './model-lease.store';
 describeLeaseStoreContract('reference model', async ({ clock, options }) => ({
   store: new ModelLeaseStore({ reapBatch: 100, bulkRenewalGraceMs: 60_000, idempotencyTtlMs: 600_000, ...options }, clock),
   cleanup: async () => {},
-}));
+}), { reportsInParts: false });
