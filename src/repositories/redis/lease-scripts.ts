@@ -48,8 +48,20 @@ export const listByMemberScript = defineScript<[member: string], [Code, string[]
 
 /** ARGV and reply as in the header of bulk-renew-1.lua: one part of a report (RedisLeaseStore.bulkRenew). */
 export const bulkRenewScript = defineScript<
-  [member: string, graceMs: number, mode: '1' | '2' | '', endedCount: number, activeCount: number, renewedBefore: number, releasedBefore: number, expiredBefore: number, unknownBefore: number, ...idsThenFields: string[]],
-  [Code, number, number, number, string[], RawChange[], RawExpired[], RawExpired[], string[]]
+  [
+    member: string,
+    graceMs: number,
+    mode: '1' | '2' | '',
+    endedCount: number,
+    activeCount: number,
+    renewedBefore: number,
+    releasedBefore: number,
+    expiredBefore: number,
+    unknownBefore: number,
+    onlyPartReclaimsAtMost: number | '',
+    ...idsThenFields: string[],
+  ],
+  [Code, number, number, number, string[], RawChange[], RawExpired[], RawExpired[], string[], 0 | 1]
 >('bulk-renew-1.lua');
 
 export const reapScript = defineScript<[limit: number], [RawExpired[], RawChange[]]>('reap-1.lua');

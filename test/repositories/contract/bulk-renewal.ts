@@ -89,7 +89,7 @@ export function describeBulkRenewal(h: ContractHarness, options: { reportsInPart
        * so an id taken for unreported would show as expired. The pool is full with two in line, so
        * the seats the report frees are offered (in the audit trail after the report's own record).
        */
-      async function report(part: number | undefined) {
+      async function report(part: number | undefined, reportAll = true) {
         const room = { claimWindowMs: 30_000, checkInMs: 20_000, maxWaiters: 3, admissionsPerSecond: null };
         await open([pool({ members: [member('m1', 6), member('m2', 6)], waitingRoom: room })], { bulkRenewalGraceMs: 0, ...(part ? { bulkRenewalPart: part } : {}) });
         for (let i = 0; i < 12; i++) await create(`o${i}`, 'a', { newGrantId: `p.g${i}` });
@@ -98,7 +98,11 @@ export function describeBulkRenewal(h: ContractHarness, options: { reportsInPart
         expect(ids.length).toBe(6); // breadth-first: half on each member
         const [a, b, c, d, e] = ids as [string, string, string, string, string];
         h.now += 1_000;
-        const result = value(await h.store.bulkRenew({ pool: 'p', member: 'm1', ended: [b, b, d, 'p.nope0'], active: [a, c, d, 'p.nope1', c, e, 'p.g0x', a] }));
+        const result = value(
+          await h.store.bulkRenew(
+            reportAll ? { pool: 'p', member: 'm1', ended: [b, b, d, 'p.nope0'], active: [a, c, d, 'p.nope1', c, e, 'p.g0x', a] } : { pool: 'p', member: 'm1', ended: [], active: [c] },
+          ),
+        );
         const audit = (await h.store.readAudit('p', { fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, limit: 200 })).records.map(({ id: _id, ...r }) => r);
         return { result, kept: value(await h.store.listByMember('p', 'm1')), audit, snapshot: await counts() };
       }
@@ -109,6 +113,26 @@ export function describeBulkRenewal(h: ContractHarness, options: { reportsInPart
         expect(inOne.kept.length).toBe(3);
         expect(inOne.audit.slice(-3).map((r) => r.ev)).toEqual(['renewed', 'offered', 'offered']);
         for (const part of [1, 2, 3]) expect(await report(part)).toEqual(inOne);
+      });
+
+      it('reclaims many unreported leases in parts too, and answers as one step does', async () => {
+        const inOne = await report(undefined, false); // one reported, five unreported
+        expect(inOne.result).toMatchObject({ renewed: 1, released: 0, expired: 5, unknown: [] });
+        expect(inOne.result.expiredLeases.map((l) => l.id)).toEqual(inOne.audit.filter((r) => r.ev === 'expired').map((r) => r.g));
+        for (const part of [1, 2, 3, 5]) expect(await report(part, false)).toEqual(inOne);
+      });
+
+      it('lets other operations run between the parts that reclaim unreported leases', async () => {
+        await open([pool({ strategy: 'depth-first', members: [member('m1', 10), member('m2', 10)], perEmployeeLimit: 10 })], { bulkRenewalPart: 1, bulkRenewalGraceMs: 0 });
+        const [g0, g1, g2] = await Promise.all([0, 1, 2].map((i) => create('o1', 'a', { clientId: `c${i}` })));
+        h.now = T0 + 1_000;
+        // An empty report: three leases to reclaim, more than a part. g2 is released before its part comes.
+        const renewal = h.store.bulkRenew({ pool: 'p', member: 'm1', active: [], ended: [] });
+        const released = h.store.release('p', g2!.id, g2!.owner);
+        const [r, rel] = await Promise.all([renewal, released]);
+        expect(value(rel).id).toBe(g2!.id);
+        expect(r).toEqual({ ok: true, value: { renewed: 0, released: 0, expired: 2, unknown: [], releasedLeases: [], expiredLeases: [g0!, g1!].map(ended) } });
+        expect(await counts()).toEqual({ active: 0, members: { m1: 0, m2: 0 }, agencies: { a: 0, b: 0 } });
       });
 
       it('lets other operations run between its parts, as between two reports', async () => {

@@ -9,11 +9,14 @@
 
   A large report comes in parts (src/repositories/redis/redis-lease.store.ts, bulkRenew), so
   that Redis serves other clients between them instead of running one long script: each part
-  handles its own ids and answers their lease fields; the last one also reclaims the unreported
-  leases and writes the report's audit record. An only part finds the unreported leases in the
-  member's expiry index itself. The last of several is given them by the broker instead: the
-  fields of that index (read just before) that no earlier part handled, so it neither reads the
-  whole index nor hashes every earlier id again (that made it the longest part: ~10 ms at 5,000).
+  handles its own ids and answers their lease fields; the last one also writes the report's audit
+  record and offers freed seats. An only part finds the unreported leases in the member's expiry
+  index itself, unless there are more of them than ARGV[11]: then it reclaims none, answers as an
+  earlier part with `continues` 1, and the broker goes on in parts. Otherwise the broker reads that
+  index (just before) and hands the fields no earlier part handled to the parts after the reported
+  ids, at most a part's worth each (an empty report from a gateway that held 40,000 leases held
+  Redis for 2.1 s in one call): any part reclaims the candidates it is given, the last one too, so
+  none reads the whole index or hashes every earlier id again.
   The broker passes the ids distinct and in order (`ended` first, an id in both only there).
 
   KEYS[1] pool base '<prefix>{<pool>}:'
@@ -25,15 +28,17 @@
   ARGV[6] a = number of active ids of this part
   ARGV[7] ARGV[8] ARGV[9] ARGV[10] renewed, released, expired, unknown counted by the report's
     earlier parts (0 for the first)
-  ARGV[11 .. 10+n] ended ids; ARGV[11+n .. 10+n+a] active ids;
-  ARGV[11+n+a ..] (last of several only) lease fields of the member that no earlier part handled
+  ARGV[11] only part: the most unreported leases it reclaims itself ('' = any number)
+  ARGV[12 .. 11+n] ended ids; ARGV[12+n .. 11+n+a] active ids;
+  ARGV[12+n+a ..] (not the only part) lease fields of the member that no earlier part handled, to reclaim
 
-  Returns { code, renewed, released, expired, unknownIds, changes, releasedLeases, expiredLeases, handledFields } (always this shape)
-  code = OK | UNKNOWN_POOL | UNKNOWN_MEMBER (then 0, 0, 0, {}, {}, {}, {}, {})
+  Returns { code, renewed, released, expired, unknownIds, changes, releasedLeases, expiredLeases, handledFields, continues } (always this shape)
+  code = OK | UNKNOWN_POOL | UNKNOWN_MEMBER (then 0, 0, 0, {}, {}, {}, {}, {}, 0)
   changes = waiting-room changes: freed slots are offered to the line by the last part (includes/queue.lua); {} from an earlier one
   unknownIds: distinct, in the order first reported
   releasedLeases, expiredLeases = { {id, member, agency, owner}, ... } in the order handled (as reap.lua), for events
   handledFields (earlier parts only, else {}) = the lease field of each distinct id of the part
+  continues = 1: an only part that found more unreported leases than ARGV[11] and acted as an earlier part
 ]]
 --- @include "codes"
 --- @include "clock"
@@ -47,16 +52,16 @@ local base = KEYS[1]
 local now = clock_now(ARGV[1])
 local member, grace, mode = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local n_ended, n_active = tonumber(ARGV[5]), tonumber(ARGV[6])
-local FIRST = 11
+local FIRST = 12
 local pool = pool_of_base(base)
 
 local spec = load_spec(base)
-if not spec then return { UNKNOWN_POOL, 0, 0, 0, {}, {}, {}, {}, {} } end
+if not spec then return { UNKNOWN_POOL, 0, 0, 0, {}, {}, {}, {}, {}, 0 } end
 local known = false
 for _, m in ipairs(spec.members) do
   if m.id == member then known = true break end
 end
-if not known then return { UNKNOWN_MEMBER, 0, 0, 0, {}, {}, {}, {}, {} } end
+if not known then return { UNKNOWN_MEMBER, 0, 0, 0, {}, {}, {}, {}, {}, 0 } end
 
 local renewed, released, expired, unknown = 0, 0, 0, {}
 local released_leases, expired_leases = {}, {}
@@ -88,17 +93,15 @@ for i = FIRST, FIRST + n_ended + n_active - 1 do
 end
 
 local changes = {}
--- Seats an earlier part freed are offered to the line by the last part, so that the audit trail
--- reads as from a report in one call (any other operation between the parts offers them sooner).
-if mode == '' then
-  return { OK, renewed, released, expired, unknown, changes, released_leases, expired_leases, handled }
-end
-
 -- Unreported leases past the grace period: the agent no longer carries them.
-local unreported = {}
+local unreported, continues = {}, 0
 if mode == '1' then
-  for _, field in ipairs(redis.call('ZRANGE', key_member_expiry(base, member), 0, -1)) do
+  local all = redis.call('ZRANGE', key_member_expiry(base, member), 0, -1)
+  for _, field in ipairs(all) do
     if not seen[field] then unreported[#unreported + 1] = field end
+  end
+  if ARGV[11] ~= '' and #unreported > tonumber(ARGV[11]) then
+    unreported, mode, continues = {}, '', 1
   end
 else
   for i = FIRST + n_ended + n_active, #ARGV do
@@ -123,7 +126,13 @@ for from = 1, #unreported, CHUNK do
   end
 end
 
+-- Seats an earlier part freed are offered to the line by the last part, so that the audit trail
+-- reads as from a report in one call (any other operation between the parts offers them sooner).
+if mode == '' then
+  return { OK, renewed, released, expired, unknown, changes, released_leases, expired_leases, handled, continues }
+end
+
 audit(base, now, 'renewed', { m = member, d = string.format('{"renewed":%d,"released":%d,"expired":%d,"unknown":%d}',
   renewed + tonumber(ARGV[7]), released + tonumber(ARGV[8]), expired + tonumber(ARGV[9]), #unknown + tonumber(ARGV[10])) })
 offer_step(base, pool, spec, now, changes)
-return { OK, renewed, released, expired, unknown, changes, released_leases, expired_leases, {} }
+return { OK, renewed, released, expired, unknown, changes, released_leases, expired_leases, {}, 0 }
