@@ -380,18 +380,21 @@ export class MemoryLeaseStore implements LeaseStore {
     const part = this.options.bulkRenewalPart ?? MEMORY_BULK_RENEWAL_PART;
     const result: BulkRenewResult = { renewed: 0, released: 0, expired: 0, unknown: [], releasedLeases: [], expiredLeases: [] };
     const reported = new Set<string>();
-    /** The start of each step after the first: the state checked again, and the time. */
-    const step = async (): Promise<{ state: PoolState; now: number } | LeaseFailure> => {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    /** The start of a step: the pool and member checked (again), and the time. */
+    const begin = (): { state: PoolState; now: number } | LeaseFailure => {
       const state = this.pools.get(cmd.pool);
       if (!state) return 'unknown-pool';
       if (!state.spec.members.some((m) => m.id === cmd.member)) return 'unknown-member';
       return { state, now: this.clock() };
     };
-    const state0 = this.pools.get(cmd.pool);
-    if (!state0) return fail('unknown-pool');
-    if (!state0.spec.members.some((m) => m.id === cmd.member)) return fail('unknown-member');
-    let at = { state: state0, now: this.clock() };
+    /** A step after the first: the event loop free first. */
+    const step = async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return begin();
+    };
+    const first = begin();
+    if (typeof first === 'string') return fail(first);
+    let at = first;
     // The reported ids, a part at a time.
     for (let from = 0; ; from += part) {
       const to = Math.min(from + part, ids.length);
