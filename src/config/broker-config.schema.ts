@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { BULK_RENEWAL_MAX_IDS } from '../domain/grant';
+import { MEMBER_TOO_LARGE } from '../domain/pool-overrides';
 import { checkOperations } from './operations.check';
 import { auditSchema, circuitBreakerSchema, schedulesSchema } from './operations.schema';
 
@@ -23,7 +25,7 @@ export const memberSchema = z
     id,
     /** Host name or address of the gateway / session host, shown to operators and returned in grants. */
     host: z.string().min(1).max(255).optional(),
-    maxSessions: positiveInt,
+    maxSessions: positiveInt.max(BULK_RENEWAL_MAX_IDS, MEMBER_TOO_LARGE),
     state: z.enum(memberStates).default('active'),
   })
   .strict();

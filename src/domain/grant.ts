@@ -139,6 +139,14 @@ export type GrantResult =
   | { outcome: 'refused'; code: RefusalCode; retryAfterSeconds: number | null; expired: ExpiredLease[] }
   | { outcome: 'queued'; ticket: WaitTicket; expired: ExpiredLease[] };
 
+/**
+ * The most ids either list of one bulk renewal may carry, and so the most sessions one member may be
+ * given (src/domain/pool-overrides.ts, the config schema): an agent reports everything its member
+ * carries in one report, and a member with more could not be reported whole — each report would
+ * reclaim the leases it had to leave out.
+ */
+export const BULK_RENEWAL_MAX_IDS = 20_000;
+
 export interface BulkRenewCommand {
   pool: string;
   member: string;

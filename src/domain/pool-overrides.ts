@@ -1,3 +1,4 @@
+import { BULK_RENEWAL_MAX_IDS } from './grant';
 import type { AgencyShare, MemberSpec, MemberState, PoolSpec } from './pool-spec';
 
 /**
@@ -87,6 +88,9 @@ export function configuredCapacityOf(spec: Pick<PoolSpec, 'members' | 'licenceLi
   return spec.licenceLimit === null ? sum : Math.min(sum, spec.licenceLimit);
 }
 
+/** Why a member may not hold more sessions than one bulk renewal carries (BULK_RENEWAL_MAX_IDS). */
+export const MEMBER_TOO_LARGE = `must be at most ${BULK_RENEWAL_MAX_IDS.toLocaleString('en')}: its gateway agent reports all of a member's sessions in one bulk renewal of at most that many ids; split a larger gateway into several members`;
+
 /**
  * The rules of the config file (src/config/broker-config.schema.ts) for one
  * effective definition: every problem, as `{ path, message }`; empty when the
@@ -100,6 +104,7 @@ export function poolSpecProblems(spec: PoolSpec): { path: string; message: strin
   if (spec.maxSessionMs !== undefined && !int(spec.maxSessionMs, 60_000)) problems.push({ path: '/maxSessionMinutes', message: 'must be at least 1 minute' });
   for (const m of spec.members) {
     if (!int(m.maxSessions, 1)) problems.push({ path: `/members/${m.id}/maxSessions`, message: 'must be a whole number of at least 1' });
+    else if (m.maxSessions > BULK_RENEWAL_MAX_IDS) problems.push({ path: `/members/${m.id}/maxSessions`, message: MEMBER_TOO_LARGE });
   }
   for (const a of spec.agencies) {
     if (!int(a.guaranteed, 0)) problems.push({ path: `/agencies/${a.id}/guaranteed`, message: 'must be a whole number of 0 or more' });

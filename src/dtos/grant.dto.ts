@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { hasRole, type Principal } from '../auth/principal';
-import { GRANT_ID, type Grant, type MemberLease } from '../domain/grant';
+import { BULK_RENEWAL_MAX_IDS, GRANT_ID, type Grant, type MemberLease } from '../domain/grant';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -11,7 +11,6 @@ export const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * class-validator. The classes carry the same shapes for the OpenAPI document;
  * test/dtos/route-schemas.test.ts checks that the two agree.
  */
-const BULK_MAX = 20_000;
 
 export class CreateGrantDto {
   @ApiProperty({ example: 'vpn-statenet', description: 'Pool to get a session in', pattern: POOL_ID.source })
@@ -43,14 +42,14 @@ export const createGrantBodySchema = {
 } as const;
 
 export class BulkRenewalDto {
-  @ApiProperty({ type: [String], maxItems: BULK_MAX, description: 'Grant ids of sessions this member still carries: renewed.' })
+  @ApiProperty({ type: [String], maxItems: BULK_RENEWAL_MAX_IDS, description: 'Grant ids of sessions this member still carries: renewed.' })
   active!: string[];
 
-  @ApiPropertyOptional({ type: [String], maxItems: BULK_MAX, description: 'Grant ids of sessions that ended: released.' })
+  @ApiPropertyOptional({ type: [String], maxItems: BULK_RENEWAL_MAX_IDS, description: 'Grant ids of sessions that ended: released.' })
   ended?: string[];
 }
 
-const grantIds = { type: 'array', maxItems: BULK_MAX, items: { type: 'string', pattern: GRANT_ID.source } } as const;
+const grantIds = { type: 'array', maxItems: BULK_RENEWAL_MAX_IDS, items: { type: 'string', pattern: GRANT_ID.source } } as const;
 export const bulkRenewalBodySchema = {
   type: 'object',
   properties: { active: grantIds, ended: grantIds },

@@ -1,3 +1,4 @@
+import { BULK_RENEWAL_MAX_IDS } from '../domain/grant';
 import { BrokerError } from '../errors/error-codes';
 
 /** What a JSON body of one route may be, checked on the raw text before it is parsed into objects. */
@@ -15,10 +16,10 @@ export const DEFAULT_BODY_LIMITS: BodyLimits = { bytes: 64 * 1024, depth: 4, arr
 
 /**
  * Routes whose bodies are larger, by `METHOD path` as registered. A gateway agent's bulk renewal
- * carries every grant its member holds (BulkRenewalDto allows 20,000 of each list, about 600 KB).
+ * carries every grant its member holds (at most BULK_RENEWAL_MAX_IDS of each list, about 600 KB).
  */
 export const ROUTE_BODY_LIMITS: Readonly<Record<string, BodyLimits>> = {
-  'POST /v1/pools/:pool/members/:member/renewals': { bytes: 4 * 1024 * 1024, depth: 2, arrayItems: 20_000 },
+  'POST /v1/pools/:pool/members/:member/renewals': { bytes: 4 * 1024 * 1024, depth: 2, arrayItems: BULK_RENEWAL_MAX_IDS },
 };
 
 export function bodyLimitsFor(method: string, url: string | undefined): BodyLimits {

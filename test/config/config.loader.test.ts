@@ -115,6 +115,13 @@ describe('configuration', () => {
     expect(problems({ BROKER_CONFIG: bad }).problems).toEqual([{ path: 'http.trustProxy[1]', reason: expect.stringMatching(/IP address, a CIDR/) }]);
   });
 
+  it('refuses a member with more sessions than its agent can report in one bulk renewal', () => {
+    const f = file('member-too-large.yaml', valid.replace('maxSessions: 10 }, {', 'maxSessions: 20001 }, {'));
+    expect(problems({ BROKER_CONFIG: f }).problems).toEqual([{ path: 'pools[0].members[0].maxSessions', reason: expect.stringMatching(/^must be at most 20,000: .*one bulk renewal/) }]);
+    const most = file('member-largest.yaml', valid.replace('maxSessions: 10 }, {', 'maxSessions: 20000 }, {'));
+    expect(loadAppConfig({ ...secrets, BROKER_CONFIG: most }, ROOT).broker.pools[0]!.members[0]!.maxSessions).toBe(20_000);
+  });
+
   it('stops start-up with file, path and reason (exit code 78)', () => {
     const f = file('startup.yaml', valid.replace('maxSessions: 10 }, {', 'maxSessions: -3 }, {'));
     const r = spawnSync(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {

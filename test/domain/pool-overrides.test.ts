@@ -1,3 +1,4 @@
+import { BULK_RENEWAL_MAX_IDS } from '../../src/domain/grant';
 import { applyOverrides, configuredCapacityOf, poolSpecProblems } from '../../src/domain/pool-overrides';
 import type { PoolSpec } from '../../src/domain/pool-spec';
 import { firstExpiry, renewedExpiry } from '../../src/domain/session-limit';
@@ -58,6 +59,12 @@ describe('poolSpecProblems: the config file’s rules for one effective definiti
     const bad = applyOverrides(base, { licenceLimit: 2, perEmployeeLimit: 0, members: { m1: { maxSessions: 0 } }, agencies: { a: { guaranteed: 7 } } });
     expect(poolSpecProblems(bad).map((p) => p.path)).toEqual(['/perEmployeeLimit', '/members/m1/maxSessions', '/agencies/a/guaranteed', '/agencies']);
     expect(poolSpecProblems(bad).at(-1)!.message).toBe("guaranteed shares of all agencies add up to 8, more than the pool's capacity of 2");
+  });
+
+  it('names a member with more sessions than one bulk renewal can report, and not one with exactly that many', () => {
+    expect(poolSpecProblems(applyOverrides(base, { members: { m1: { maxSessions: BULK_RENEWAL_MAX_IDS } } }))).toEqual([]);
+    const large = poolSpecProblems(applyOverrides(base, { members: { m1: { maxSessions: BULK_RENEWAL_MAX_IDS + 1 } } }));
+    expect(large).toEqual([{ path: '/members/m1/maxSessions', message: expect.stringMatching(/^must be at most 20,000: .*one bulk renewal/) }]);
   });
 });
 

@@ -236,6 +236,7 @@ describe.each([
       ['an agency without a share', 404, 'unknown-agency', async () => ({ method: 'PATCH', url: '/v1/pools/vpn-a', headers: json(op), payload: { agencies: [{ id: 'gamma', maximum: 4 }] } })],
       ['guarantees above capacity', 422, 'capacity-rule-violated', async () => ({ method: 'PATCH', url: '/v1/pools/vpn-a', headers: json(op), payload: { agencies: [{ id: 'alpha', guaranteed: 20, maximum: 20 }] } })],
       ['a guarantee above the maximum', 422, 'capacity-rule-violated', async () => ({ method: 'PATCH', url: '/v1/pools/vpn-a', headers: json(op), payload: { agencies: [{ id: 'beta', guaranteed: 3, maximum: 2 }] } })],
+      ['a member larger than one bulk renewal reports', 422, 'capacity-rule-violated', async () => ({ method: 'PATCH', url: '/v1/pools/vpn-a', headers: json(op), payload: { members: [{ id: 'gw-1', maxSessions: 20_001 }] } })],
       ['a capacity below the guarantees', 422, 'capacity-rule-violated', async () => ({ method: 'PATCH', url: '/v1/pools/vpn-a', headers: json(op), payload: { licenceLimit: 2 } })],
       ['a change in an unknown pool', 404, 'unknown-pool', async () => ({ method: 'PATCH', url: '/v1/pools/nope', headers: json(op), payload: { perEmployeeLimit: 2 } })],
       ['a change as text', 415, 'unsupported-media-type', async () => ({ method: 'PATCH', url: '/v1/pools/vpn-a', headers: { authorization: `Bearer ${op}`, 'content-type': 'text/plain' }, payload: 'perEmployeeLimit=2' })],
