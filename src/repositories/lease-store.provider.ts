@@ -86,7 +86,7 @@ export async function createLeaseStore(config: AppConfig): Promise<LeaseStore> {
       ? new SentinelReplicas(target.sentinels, target.master, target.password, (e) => logger.warn(`asking a Sentinel for the replicas failed: ${e.message}`))
       : null;
   await sentinelReplicas?.start();
-  const ack = { ...config.redisAck, ...(sentinelReplicas ? { knownReplicas: () => sentinelReplicas.known } : {}) };
+  const ack = { ...config.redisAck, ...(sentinelReplicas ? { replicaSet: () => sentinelReplicas.set } : {}) };
   const store = new RedisLeaseStore(client as Redis, { ...storeOptions(config), keyPrefix: config.redisKeyPrefix, ack, onClose: () => sentinelReplicas?.stop() });
   const warnWrite = (e: Error) => logger.warn(`writing pool definitions failed, trying again: ${e.message}`);
   client.on('error', (e: Error) => logger.warn(`redis: ${e.message}`));

@@ -162,6 +162,19 @@ export interface JobClaimPort {
   completeJob(name: string, keepMs: number): Promise<void>;
 }
 
+/**
+ * A write the store applied but could not confirm as durable: too few replicas acknowledged it in time
+ * (docs/guarantees.md). Never a confirmation; the caller answers 503 and the client's retry with the
+ * same key finds out whether it stands.
+ */
+export class UnconfirmedWriteError extends Error {}
+
+/** The replicas that must confirm each write (Sentinel's list for the master) and how many of them are down. */
+export interface ReplicaSet {
+  known: number;
+  down: number;
+}
+
 /** The store itself: which it is, its clock, whether it answers. */
 export interface StorePort {
   readonly kind: 'redis' | 'memory';
@@ -171,6 +184,13 @@ export interface StorePort {
 
   /** Throws when the store cannot be reached (or is not ready to serve, e.g. pool definitions not yet written). */
   ping(): Promise<void>;
+
+  /**
+   * The replicas every write must reach before it is confirmed, as the store last learnt them, and how
+   * many of them are down; absent or null where no such set is known (the embedded store, a fixed
+   * REDIS_ACK_REPLICAS, a Cluster).
+   */
+  replicas?(): ReplicaSet | null;
 
   close(): Promise<void>;
 }

@@ -130,7 +130,7 @@ export class AuditService implements OnApplicationBootstrap {
   }
 
   private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return storeCall(operation, fn, (durationMs, ok) => this.events.emit('storeCall', { operation, durationMs, ok }));
+    return storeCall(this.events, operation, fn);
   }
 }
 

@@ -20,8 +20,8 @@ export interface BrokerEventMap {
   bulkRenewed: { pool: string; member: string; renewed: number; released: number; expired: number };
   /** A pool's definition changed at runtime (operator, circuit breaker, schedule): capacity pages refresh it. */
   poolChanged: { pool: string; action: string };
-  /** Latency of one store operation, for the store round-trip histogram. */
-  storeCall: { operation: string; durationMs: number; ok: boolean };
+  /** Latency of one store operation, for the store round-trip histogram; `unconfirmed`: a write its replicas did not confirm. */
+  storeCall: { operation: string; durationMs: number; ok: boolean; unconfirmed: boolean };
 }
 
 @Injectable()

@@ -121,7 +121,7 @@ export class GrantService {
   }
 
   private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return storeCall(operation, fn, (durationMs, ok) => this.events.emit('storeCall', { operation, durationMs, ok }));
+    return storeCall(this.events, operation, fn);
   }
 
   private unwrap<T>(r: LeaseResult<T>): T {

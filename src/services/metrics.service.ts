@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { memberStates } from '../config/broker-config.schema';
 import { refusalCodes, type PoolSnapshot } from '../domain/grant';
 import { ConfigRepository } from '../repositories/config.repository';
-import { LEASE_STORE, type LeasePort } from '../repositories/lease-store';
+import { LEASE_STORE, type LeasePort, type StorePort } from '../repositories/lease-store';
 import { MetricsRepository } from '../repositories/metrics.repository';
 import { BrokerEvents } from './broker-events';
 import { LiveUpdatesService } from './live-updates.service';
@@ -53,6 +53,8 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly admission;
   private readonly storeLatency;
   private readonly storeErrors;
+  private readonly writesUnconfirmed;
+  private readonly storeReplicas;
   /** Operations whose error series exists already (names match a fixed pattern; a few dozen at most). */
   private readonly storeOperationsSeen = new Set<string>();
 
@@ -77,7 +79,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly metrics: MetricsRepository,
     private readonly events: BrokerEvents,
     private readonly config: ConfigRepository,
-    @Inject(LEASE_STORE) private readonly store: LeasePort,
+    @Inject(LEASE_STORE) private readonly store: LeasePort & Pick<StorePort, 'replicas'>,
     private readonly live: LiveUpdatesService,
   ) {
     const cfg = config.get().broker;
@@ -94,6 +96,17 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     this.admission = m.histogram('broker_admission_duration_seconds', 'Time to decide an admission, from request to answer, on this replica.', ['pool', 'outcome'], LATENCY_BUCKETS);
     this.storeLatency = m.histogram('broker_store_operation_duration_seconds', 'Round trip of one state-store operation from this replica.', ['operation'], LATENCY_BUCKETS);
     this.storeErrors = m.counter('broker_store_operation_errors_total', 'State-store operations from this replica that failed.', ['operation']);
+    this.writesUnconfirmed = m.counter(
+      'broker_store_writes_unconfirmed_total',
+      'Writes the state store applied but too few of its replicas confirmed in time (REDIS_ACK_REPLICAS): answered 503, never confirmed. Also in broker_store_operation_errors_total.',
+      [],
+    );
+    this.storeReplicas = m.gauge(
+      'broker_store_replicas',
+      "Replicas that must confirm every write (Sentinel's list for the master, REDIS_ACK_REPLICAS=all), and how many of them Sentinel holds down (shared state; aggregate with max).",
+      ['state'],
+      'max',
+    );
 
     this.wsConnections = m.gauge('broker_websocket_connections', 'Open WebSocket connections of live pages on this replica (sum over replicas).', []);
     this.storeUp = m.gauge('broker_store_up', '1 if this replica reached the state store at the last scrape, else 0.', [], 'min');
@@ -137,6 +150,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
         // The error series exists from an operation's first call (adding 0), so rate() and dashboards see
         // it before any error; after that only errors touch it (a prom-client update costs a label hash).
         if (!p.ok) this.storeErrors.inc({ operation });
+        if (p.unconfirmed) this.writesUnconfirmed.inc({});
         else if (!this.storeOperationsSeen.has(operation)) {
           this.storeOperationsSeen.add(operation);
           this.storeErrors.inc({ operation }, 0);
@@ -185,6 +199,11 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     }
     this.resetSharedGauges();
     this.storeUp.set({}, 1);
+    const replicas = this.store.replicas?.() ?? null;
+    if (replicas) {
+      this.storeReplicas.set({ state: 'known' }, replicas.known);
+      this.storeReplicas.set({ state: 'down' }, replicas.down);
+    }
     for (const s of snapshots) if (s) this.setPool(s);
   }
 
@@ -228,6 +247,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       this.agencyActive,
       this.agencyGuaranteed,
       this.agencyMaximum,
+      this.storeReplicas,
     ]) {
       g.reset();
     }
@@ -251,6 +271,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       }
     }
     this.scrapeErrors.inc({}, 0);
+    this.writesUnconfirmed.inc({}, 0);
   }
 
   private pool(id: string): string {

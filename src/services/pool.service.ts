@@ -19,9 +19,7 @@ export class PoolService {
   }
 
   async snapshot(pool: string): Promise<PoolSnapshot> {
-    const r = await storeCall('snapshot', () => this.store.snapshot(pool), (durationMs, ok) =>
-      this.events.emit('storeCall', { operation: 'snapshot', durationMs, ok }),
-    );
+    const r = await storeCall(this.events, 'snapshot', () => this.store.snapshot(pool));
     if (!r.ok) throw failureError(r.failure);
     return r.value;
   }

@@ -74,6 +74,6 @@ export class RuntimeChangesService {
   }
 
   private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return storeCall(operation, fn, (durationMs, ok) => this.events.emit('storeCall', { operation, durationMs, ok }));
+    return storeCall(this.events, operation, fn);
   }
 }

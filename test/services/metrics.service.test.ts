@@ -128,8 +128,9 @@ describe('MetricsService', () => {
     events.emit('released', { pool: 'vpn', agency: 'justice', member: 'gw-1', grant: grant('gw-1', 'justice') });
     events.emit('expired', { pool: 'vpn', agency: 'justice', member: 'gw-9', id: 'vpn.bbbbbbbbbbbbbbbb', owner: 'pseudonym' });
     events.emit('renewed', { pool: 'vpn', member: 'gw-1', count: 5 });
-    events.emit('storeCall', { operation: 'grant', durationMs: 0.7, ok: true });
-    events.emit('storeCall', { operation: 'grant', durationMs: 2000, ok: false });
+    events.emit('storeCall', { operation: 'grant', durationMs: 0.7, ok: true, unconfirmed: false });
+    events.emit('storeCall', { operation: 'grant', durationMs: 2000, ok: false, unconfirmed: false });
+    events.emit('storeCall', { operation: 'release', durationMs: 100, ok: false, unconfirmed: true });
 
     const grants = await values(repo, 'broker_grants_total');
     expect(grants['{"pool":"vpn","agency":"justice","outcome":"created"}']).toBe(1);
@@ -140,7 +141,9 @@ describe('MetricsService', () => {
     expect(await values(repo, 'broker_releases_total')).toEqual({ '{"pool":"vpn"}': 1 });
     expect((await values(repo, 'broker_expiries_total'))['{"pool":"vpn","member":"other"}']).toBe(1);
     expect(await values(repo, 'broker_renewals_total')).toEqual({ '{"pool":"vpn"}': 5 });
-    expect(await values(repo, 'broker_store_operation_errors_total')).toEqual({ '{"operation":"grant"}': 1 });
+    expect(await values(repo, 'broker_store_operation_errors_total')).toEqual({ '{"operation":"grant"}': 1, '{"operation":"release"}': 1 });
+    // Of the two failures, one was a write the replicas did not confirm.
+    expect(await values(repo, 'broker_store_writes_unconfirmed_total')).toEqual({ '{}': 1 });
 
     const admission = await repo.value('broker_admission_duration_seconds');
     const count = (outcome: string) =>
@@ -148,6 +151,20 @@ describe('MetricsService', () => {
     expect(count('created')).toBe(1);
     expect(count('refused')).toBe(2);
     expect(count('replayed')).toBe(0);
+  });
+
+  it('reports the replicas every write must reach and how many are down, where the store knows them', async () => {
+    const { store, service, repo } = await setUp();
+    await service.scrape();
+    expect(await values(repo, 'broker_store_replicas')).toEqual({}); // the embedded store has none
+    let set = { known: 2, down: 1 };
+    Object.assign(store, { replicas: () => set });
+    await service.scrape();
+    expect(await values(repo, 'broker_store_replicas')).toEqual({ '{"state":"known"}': 2, '{"state":"down"}': 1 });
+    set = { known: 1, down: 0 }; // SENTINEL RESET forgot the one that was down
+    await service.scrape();
+    expect(await values(repo, 'broker_store_replicas')).toEqual({ '{"state":"known"}': 1, '{"state":"down"}': 0 });
+    expect(await values(repo, 'broker_store_writes_unconfirmed_total')).toEqual({ '{}': 0 });
   });
 
   it('pool, member and agency labels only ever carry configured ids or "other"', async () => {

@@ -16,7 +16,7 @@ import { auditFields, auditFieldsOf, type AuditRecord } from '../../domain/audit
 import { applyOverrides, type PoolLayers, type PoolOverrides } from '../../domain/pool-overrides';
 import { headroomView } from '../../domain/headroom';
 import type { PoolSpec } from '../../domain/pool-spec';
-import type { AuditPage, AuditQuery, LeaseFailure, LeaseResult, LeaseStore, LeaseStoreOptions, OperatorAudit, OverridesWrite } from '../lease-store';
+import type { AuditPage, AuditQuery, LeaseFailure, LeaseResult, LeaseStore, LeaseStoreOptions, OperatorAudit, OverridesWrite, ReplicaSet } from '../lease-store';
 import { claimKey, poolBase, poolIndexKey, poolKeys } from './keys';
 import {
   bulkRenewScript,
@@ -64,9 +64,9 @@ export interface RedisLeaseStoreOptions extends LeaseStoreOptions {
   keyPrefix: string;
   /**
    * Confirm writes only once this many replicas have them (WAIT); 0 or unset = once the master has
-   * them; 'all' = every replica that could be promoted (`knownReplicas` on Sentinel, the slot table on a Cluster).
+   * them; 'all' = every replica that could be promoted (`replicaSet` on Sentinel, the slot table on a Cluster).
    */
-  ack?: { replicas: AckReplicas; timeoutMs: number; knownReplicas?: () => number | null };
+  ack?: { replicas: AckReplicas; timeoutMs: number; replicaSet?: () => ReplicaSet | null };
   /** Called by close(), for what was started with the store (the Sentinel replica count). */
   onClose?: () => void;
   /**
@@ -93,7 +93,7 @@ export class RedisLeaseStore implements LeaseStore {
   ) {
     for (const script of leaseScripts) registerScript(redis, script);
     useLibrary(redis, leaseLibrary, options.scripts ?? 'auto');
-    this.ack = new ReplicaAck(redis, options.ack?.replicas ?? 0, options.ack?.timeoutMs ?? 500, options.ack?.knownReplicas);
+    this.ack = new ReplicaAck(redis, options.ack?.replicas ?? 0, options.ack?.timeoutMs ?? 500, options.ack?.replicaSet && (() => options.ack!.replicaSet!()?.known ?? null));
   }
 
   private readonly ack: ReplicaAck;
@@ -538,6 +538,10 @@ export class RedisLeaseStore implements LeaseStore {
   async ping(): Promise<void> {
     await this.redis.ping();
     if (!this.poolsWritten) throw new Error('the pool definitions are not written yet');
+  }
+
+  replicas(): ReplicaSet | null {
+    return this.options.ack?.replicaSet?.() ?? null;
   }
 
   async close(): Promise<void> {

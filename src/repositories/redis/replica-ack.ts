@@ -1,8 +1,9 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type Redis } from 'ioredis';
+import { UnconfirmedWriteError } from '../lease-store';
 
 /** A mutation the master applied but too few replicas acknowledged in time: it is not confirmed (503). */
-export class NotAcknowledgedError extends Error {
+export class NotAcknowledgedError extends UnconfirmedWriteError {
   constructor(
     readonly acknowledged: number,
     readonly required: number,
