@@ -55,6 +55,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly storeErrors;
   private readonly writesUnconfirmed;
   private readonly storeReplicas;
+  private readonly storeClockOffset;
   /** Operations whose error series exists already (names match a fixed pattern; a few dozen at most). */
   private readonly storeOperationsSeen = new Set<string>();
 
@@ -79,7 +80,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly metrics: MetricsRepository,
     private readonly events: BrokerEvents,
     private readonly config: ConfigRepository,
-    @Inject(LEASE_STORE) private readonly store: LeasePort & Pick<StorePort, 'replicas'>,
+    @Inject(LEASE_STORE) private readonly store: LeasePort & Pick<StorePort, 'replicas' | 'now' | 'kind'>,
     private readonly live: LiveUpdatesService,
   ) {
     const cfg = config.get().broker;
@@ -109,6 +110,12 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     );
 
     this.wsConnections = m.gauge('broker_websocket_connections', 'Open WebSocket connections of live pages on this replica (sum over replicas).', []);
+    this.storeClockOffset = m.gauge(
+      'broker_store_clock_offset_seconds',
+      "The state store's time (Redis TIME, by which leases expire) minus this replica's clock (by which tokens are checked), read at the last scrape (absent while the store does not answer); 0 on the embedded store.",
+      ['store'],
+      'max',
+    );
     this.storeUp = m.gauge('broker_store_up', '1 if this replica reached the state store at the last scrape, else 0.', [], 'min');
     this.scrapeErrors = m.counter('broker_scrape_store_errors_total', 'Scrapes whose shared-state gauges could not be read from the store.', []);
     this.poolCapacity = m.gauge('broker_pool_capacity_sessions', 'Sessions the pool can hold now: members in service, capped by the licence limit (shared state; aggregate with max).', ['pool', 'kind'], 'max');
@@ -184,9 +191,10 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private async readSharedState(): Promise<void> {
     const pools = [...this.pools];
     let snapshots: (PoolSnapshot | null)[];
+    let offsetMs: number;
     try {
-      snapshots = await withTimeout(
-        Promise.all(pools.map(async (pool) => this.store.snapshot(pool).then((r) => (r.ok ? r.value : null)))),
+      [offsetMs, snapshots] = await withTimeout(
+        Promise.all([this.clockOffsetMs(), Promise.all(pools.map(async (pool) => this.store.snapshot(pool).then((r) => (r.ok ? r.value : null))))]),
         SCRAPE_STORE_TIMEOUT_MS,
       );
     } catch (e) {
@@ -199,12 +207,20 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     }
     this.resetSharedGauges();
     this.storeUp.set({}, 1);
+    this.storeClockOffset.set({ store: this.store.kind }, offsetMs / 1000);
     const replicas = this.store.replicas?.() ?? null;
     if (replicas) {
       this.storeReplicas.set({ state: 'known' }, replicas.known);
       this.storeReplicas.set({ state: 'down' }, replicas.down);
     }
     for (const s of snapshots) if (s) this.setPool(s);
+  }
+
+  /** Store time minus this process's clock at the middle of the round trip that read it. */
+  private async clockOffsetMs(): Promise<number> {
+    const sent = Date.now();
+    const storeTime = await this.store.now();
+    return storeTime - (sent + Date.now()) / 2;
   }
 
   private setPool(s: PoolSnapshot): void {
@@ -248,6 +264,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       this.agencyGuaranteed,
       this.agencyMaximum,
       this.storeReplicas,
+      this.storeClockOffset,
     ]) {
       g.reset();
     }

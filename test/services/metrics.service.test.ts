@@ -167,6 +167,22 @@ describe('MetricsService', () => {
     expect(await values(repo, 'broker_store_writes_unconfirmed_total')).toEqual({ '{}': 0 });
   });
 
+  it("reports the store's clock against this replica's, and nothing once the store does not answer", async () => {
+    const { store, service, repo } = await setUp();
+    await service.scrape();
+    const offset = async () => (await values(repo, 'broker_store_clock_offset_seconds'))['{"store":"memory"}'];
+    expect(Math.abs((await offset())!)).toBeLessThan(0.05); // the embedded store's clock is this process's
+    Object.assign(store, { now: async () => Date.now() + 90_000 }); // a store 90 s ahead
+    await service.scrape();
+    expect(await offset()).toBeCloseTo(90, 1);
+    Object.assign(store, { now: async () => Date.now() - 2_500 });
+    await service.scrape();
+    expect(await offset()).toBeCloseTo(-2.5, 1);
+    Object.assign(store, { now: () => Promise.reject(new Error('ECONNREFUSED')) });
+    await service.scrape();
+    expect(await offset()).toBeUndefined();
+  });
+
   it('pool, member and agency labels only ever carry configured ids or "other"', async () => {
     const { events, service } = await setUp();
     events.emit('granted', { pool: 'vpn', agency: 'employee-42@example.org', member: 'gw-1', outcome: 'created', durationMs: 3, grant: grant('gw-1', 'x') });
